@@ -1,0 +1,1 @@
+"""The single policy decision point: every read of personal data asks it."""

@@ -1,0 +1,1 @@
+"""Organisations, purposes, data categories, lawful bases and data-sharing agreements."""

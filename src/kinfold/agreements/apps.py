@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AgreementsConfig(AppConfig):
+    name = "kinfold.agreements"
+    label = "agreements"
+    verbose_name = "Agreements"

@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: entries, checkpoints, verification, access reports."""

@@ -1,0 +1,1 @@
+"""Consent records, withdrawals, lawful overrides and their approvals."""

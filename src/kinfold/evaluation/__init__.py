@@ -1,0 +1,1 @@
+"""Pseudonymised returns, disclosure control, statistics and charts."""

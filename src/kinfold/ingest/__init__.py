@@ -1,0 +1,1 @@
+"""Extract schemas, validation, quarantine, bundles, partner records and indicators."""

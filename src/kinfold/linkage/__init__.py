@@ -1,0 +1,1 @@
+"""Privacy-preserving record linkage on keyed Bloom-filter encodings. No Django."""

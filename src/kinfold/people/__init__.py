@@ -1,0 +1,1 @@
+"""Persons, households and families by pseudonymous id; the encrypted identity vault."""

@@ -1,0 +1,1 @@
+"""Outcomes frameworks, identification runs, the family journey, plans, progress, claims."""

@@ -1,0 +1,1 @@
+"""Subject access, correction, objection, retention and erasure."""

@@ -1,0 +1,7 @@
+"""Settings for the test suite: the normal settings in test mode (fixed keys, fast hashing)."""
+
+import os
+
+os.environ["KINFOLD_ENV"] = "test"
+
+from kinfold.settings import *  # noqa: E402, F403

@@ -1,0 +1,1 @@
+"""Staff users, their roles and organisations, and key workers' assignments to families."""

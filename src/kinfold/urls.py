@@ -1,0 +1,9 @@
+"""URL map: staff pages and public transparency pages (web), the family portal, the partner API."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("portal/", include("kinfold.portal.urls")),
+    path("api/", include("kinfold.api.urls")),
+    path("", include("kinfold.web.urls")),
+]

@@ -1,0 +1,1 @@
+"""Staff pages and the public transparency pages."""
