@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("transparency/audit-log/", include("kinfold.audit.urls")),
     path("portal/", include("kinfold.portal.urls")),
     path("api/", include("kinfold.api.urls")),
     path("", include("kinfold.web.urls")),
