@@ -12,3 +12,7 @@ REFERENCE_FIELDS: Final = ("nhs_number", "ni_number", "upn", "uprn")
 CONTACT_FIELDS: Final = ("phone", "email")
 #: Every field an extract schema or a column map may name.
 ALL_FIELDS: Final = FUZZY_FIELDS + REFERENCE_FIELDS + CONTACT_FIELDS
+#: Fields whose values are dates and so carry a format (strftime, or ``excel`` serial days).
+DATE_FIELDS: Final = ("dob",)
+#: The column map's name for the partner's own record reference (not an identity field).
+RECORD_ID: Final = "id"

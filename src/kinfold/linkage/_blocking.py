@@ -1,0 +1,140 @@
+"""Blocking: which pairs to compare. Two records are compared when they share a keyed blocking key.
+
+Each pass's keys are joined by sorting (no Python loop over records), its pairs made in batches, and
+a pair already produced by an earlier pass is dropped by looking at the earlier passes' keys (so no
+global de-duplication is needed and batches can be scored as they come). A key shared by too many
+records (more than ``max_block_pairs`` pairs) is skipped: other passes find its true pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Index = NDArray[np.intp]
+Keys = NDArray[np.uint64]
+#: Pairs made at once; bounds memory (about 40 bytes a pair while a batch is built).
+BATCH = 2_000_000
+
+
+@dataclass
+class BlockingStats:
+    """What blocking did: pairs per pass (after dropping repeats) and keys skipped as too common."""
+
+    pairs: list[int]
+    skipped_keys: list[int]
+
+    @property
+    def total(self) -> int:
+        """Pairs compared in all."""
+        return sum(self.pairs)
+
+
+@dataclass(frozen=True)
+class _Groups:
+    order: Index  # record rows sorted by key
+    keys: Keys  # distinct keys
+    starts: Index  # first position in `order` of each key
+    counts: Index
+
+
+def _groups(keys: Keys) -> _Groups:
+    rows = np.flatnonzero(keys != 0)
+    order = rows[np.argsort(keys[rows], kind="stable")]
+    distinct, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
+    return _Groups(order, distinct, starts.astype(np.intp), counts.astype(np.intp))
+
+
+def link_pairs(
+    left: Keys, right: Keys, max_block_pairs: int, stats: BlockingStats | None = None
+) -> Iterator[tuple[Index, Index]]:
+    """Batches of (left row, right row) pairs sharing a key in any pass, each pair once."""
+    left, right = left.copy(), right.copy()
+    for p in range(left.shape[1]):
+        a, b = _groups(left[:, p]), _groups(right[:, p])
+        _, ia, ib = np.intersect1d(a.keys, b.keys, assume_unique=True, return_indices=True)
+        sizes = a.counts[ia] * b.counts[ib]
+        keep = sizes <= max_block_pairs
+        _count_skipped(stats, p, int((~keep).sum()))
+        # a skipped key must not count as "already compared" when later passes drop repeats
+        left[:, p][~np.isin(left[:, p], a.keys[ia[keep]])] = 0
+        right[:, p][~np.isin(right[:, p], b.keys[ib[keep]])] = 0
+        ia, ib, sizes = ia[keep], ib[keep], sizes[keep]
+        for group in _batches(sizes):
+            li, ri = _cross(a, b, ia[group], ib[group], sizes[group])
+            li, ri = _drop_earlier(left, right, li, ri, p)
+            _count_pairs(stats, p, len(li))
+            if len(li):
+                yield li, ri
+
+
+def dedupe_pairs(
+    keys: Keys, max_block_pairs: int, stats: BlockingStats | None = None
+) -> Iterator[tuple[Index, Index]]:
+    """Batches of (row, later row) pairs within one table sharing a key in any pass, each once."""
+    keys = keys.copy()
+    for p in range(keys.shape[1]):
+        g = _groups(keys[:, p])
+        keep = (g.counts > 1) & (g.counts * (g.counts - 1) // 2 <= max_block_pairs)
+        _count_skipped(stats, p, int(((g.counts > 1) & ~keep).sum()))
+        keys[:, p][~np.isin(keys[:, p], g.keys[keep])] = 0
+        chosen = np.flatnonzero(keep)
+        sizes = g.counts * g.counts
+        for group in _batches(sizes[chosen]):
+            picked = chosen[group]
+            li, ri = _cross(g, g, picked, picked, sizes[picked])
+            upper = li < ri
+            li, ri = li[upper], ri[upper]
+            li, ri = _drop_earlier(keys, keys, li, ri, p)
+            _count_pairs(stats, p, len(li))
+            if len(li):
+                yield li, ri
+
+
+def _batches(sizes: Index) -> Iterator[Index]:
+    """Slices of group positions whose pair counts add up to about BATCH each."""
+    if len(sizes) == 0:
+        return
+    ends = np.cumsum(sizes)
+    start = 0
+    while start < len(sizes):
+        base = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, base + BATCH, side="right"))
+        stop = max(stop, start + 1)
+        yield np.arange(start, stop)
+        start = stop
+
+
+def _cross(a: _Groups, b: _Groups, ga: Index, gb: Index, sizes: Index) -> tuple[Index, Index]:
+    """Every (a member, b member) pair of each matched group, as record rows."""
+    total = int(sizes.sum())
+    group = np.repeat(np.arange(len(ga)), sizes)
+    offset = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    width = b.counts[gb][group]
+    li = a.order[a.starts[ga][group] + offset // width]
+    ri = b.order[b.starts[gb][group] + offset % width]
+    return li, ri
+
+
+def _drop_earlier(left: Keys, right: Keys, li: Index, ri: Index, p: int) -> tuple[Index, Index]:
+    """Drop pairs an earlier pass already produced (same non-zero key in pass q < p)."""
+    if p == 0 or len(li) == 0:
+        return li, ri
+    seen = np.zeros(len(li), dtype=np.bool_)
+    for q in range(p):
+        kl = left[li, q]
+        seen |= (kl == right[ri, q]) & (kl != 0)
+    return li[~seen], ri[~seen]
+
+
+def _count_pairs(stats: BlockingStats | None, p: int, n: int) -> None:
+    if stats is not None:
+        stats.pairs[p] += n
+
+
+def _count_skipped(stats: BlockingStats | None, p: int, n: int) -> None:
+    if stats is not None:
+        stats.skipped_keys[p] += n

@@ -1,0 +1,64 @@
+"""One-to-one assignment and clustering of scored links, vectorised.
+
+One-to-one is greedy by score: the best remaining link whose two records are both still free is
+kept, until none is left. It is computed in rounds of "mutual best" links (a link that is the best
+for both of its records is exactly one the greedy order keeps), with ties broken by row numbers so
+the result never depends on input order. Clusters are connected components.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Index = NDArray[np.intp]
+Floats = NDArray[np.float64]
+
+
+def one_to_one(left: Index, right: Index, score: Floats) -> Index:
+    """Positions of the links kept so each left and each right row is used at most once."""
+    if len(left) == 0:
+        return np.zeros(0, dtype=np.intp)
+    # rank every link once: best score first, then lower left row, then lower right row
+    order = np.lexsort((right, left, -score))
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    alive = np.ones(len(left), dtype=np.bool_)
+    chosen: list[Index] = []
+    size_left, size_right = int(left.max()) + 1, int(right.max()) + 1
+    while alive.any():
+        live = np.flatnonzero(alive)
+        best_left = np.full(size_left, len(order), dtype=np.intp)
+        best_right = np.full(size_right, len(order), dtype=np.intp)
+        np.minimum.at(best_left, left[live], rank[live])
+        np.minimum.at(best_right, right[live], rank[live])
+        mutual = live[
+            (best_left[left[live]] == rank[live]) & (best_right[right[live]] == rank[live])
+        ]
+        chosen.append(mutual)
+        used_left = np.zeros(size_left, dtype=np.bool_)
+        used_right = np.zeros(size_right, dtype=np.bool_)
+        used_left[left[mutual]] = True
+        used_right[right[mutual]] = True
+        alive &= ~(used_left[left] | used_right[right])
+    return np.sort(np.concatenate(chosen))
+
+
+def components(size: int, left: Index, right: Index) -> Index:
+    """Connected-component label of each of ``size`` nodes: the smallest node number in it."""
+    label = np.arange(size, dtype=np.intp)
+    if len(left) == 0:
+        return label
+    while True:
+        low = np.minimum(label[left], label[right])
+        before = label.copy()
+        np.minimum.at(label, left, low)
+        np.minimum.at(label, right, low)
+        label = label[label]  # pointer jumping: follow labels to their own labels
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label

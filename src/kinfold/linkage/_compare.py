@@ -1,0 +1,212 @@
+"""Comparing record pairs on encodings: per-field Dice similarity → comparison levels.
+
+Each comparison turns a pair into a small level number. Level 0 always means "missing on one side"
+(no evidence either way); level 1 "identical"; the rest step down through the field's Dice
+thresholds. Given names get an extra level for "same first name or nickname group"; reference
+numbers have just missing / agree / disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kinfold.linkage._encode import NICKNAME_TOKEN
+from kinfold.linkage._settings import Settings
+from kinfold.linkage._table import EncodedTable
+from kinfold.linkage.fields import FUZZY_FIELDS, REFERENCE_FIELDS
+
+Index = NDArray[np.intp]
+Levels = NDArray[np.uint8]
+#: (Dice similarity, identical, missing on a side), one entry per pair.
+Similarity = tuple[NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One column of the comparison vector."""
+
+    name: str
+    kind: str  # "fuzzy" or "reference"
+    thresholds: tuple[float, ...] = ()
+    nickname: bool = False
+
+    @property
+    def levels(self) -> int:
+        """How many levels, the missing level 0 included."""
+        if self.kind == "reference":
+            return 3
+        return 3 + len(self.thresholds) + (1 if self.nickname else 0)
+
+    def level_names(self) -> list[str]:
+        """Human names of the levels, for reports."""
+        if self.kind == "reference":
+            return ["missing", "agree", "disagree"]
+        names = ["missing", "identical"]
+        steps = [f"dice>={t:g}" for t in self.thresholds]
+        if self.nickname:
+            steps.insert(1 if steps else 0, "nickname")
+        return [*names, *steps, "different"]
+
+
+def comparisons(settings: Settings, present: set[str] | None = None) -> tuple[Comparison, ...]:
+    """The comparison design for the settings (only fields in ``present``, if given)."""
+    found = []
+    for name in FUZZY_FIELDS:
+        if present is None or name in present:
+            field = settings.fields[name]
+            found.append(Comparison(name, "fuzzy", field.thresholds, name == "given_name"))
+    for name in REFERENCE_FIELDS:
+        if present is None or name in present:
+            found.append(Comparison(name, "reference"))
+    return tuple(found)
+
+
+def present_fields(*tables: EncodedTable) -> set[str]:
+    """Fields recorded for at least one record on every side (others give no evidence)."""
+    found = set()
+    for name in FUZZY_FIELDS:
+        if all(bool(t.popcount(name).any()) for t in tables):
+            found.add(name)
+    for name in REFERENCE_FIELDS:
+        if all(bool(t.tokens[name].any()) for t in tables):
+            found.add(name)
+    return found
+
+
+def dice(left: EncodedTable, right: EncodedTable, name: str, li: Index, ri: Index) -> Similarity:
+    """(Dice similarity, identical, missing on a side) of the ``name`` filters of each pair."""
+    return dice_across(left, right, name, name, li, ri)
+
+
+def levels(
+    design: tuple[Comparison, ...],
+    left: EncodedTable,
+    right: EncodedTable,
+    li: Index,
+    ri: Index,
+) -> Levels:
+    """The (pairs, comparisons) level matrix."""
+    out = np.zeros((len(li), len(design)), dtype=np.uint8)
+    similarities = _name_similarities(design, left, right, li, ri)
+    for column, comparison in enumerate(design):
+        if comparison.kind == "reference":
+            out[:, column] = _reference_levels(left, right, comparison.name, li, ri)
+            continue
+        found = similarities.get(comparison.name)
+        if found is None:
+            found = dice(left, right, comparison.name, li, ri)
+        nickname = nickname_agrees(left, right, li, ri) if comparison.nickname else None
+        out[:, column] = _fuzzy_levels(comparison, found, nickname)
+    return out
+
+
+def _name_similarities(
+    design: tuple[Comparison, ...], left: EncodedTable, right: EncodedTable, li: Index, ri: Index
+) -> dict[str, Similarity]:
+    """Given name and surname similarities, read crosswise where one side has them swapped.
+
+    Both name fields share a filter key, so a given name can be compared with a surname. A pair is
+    read crosswise when that makes both names more alike than read straight (``Browne, Anthony``
+    against ``Anthony, Browne``).
+    """
+    names = {c.name for c in design}
+    if not {"given_name", "surname"} <= names or not _swappable(left, right):
+        return {}
+    given, surname = dice(left, right, "given_name", li, ri), dice(left, right, "surname", li, ri)
+    cross_given = dice_across(left, right, "given_name", "surname", li, ri)
+    cross_surname = dice_across(left, right, "surname", "given_name", li, ri)
+    swapped = (np.minimum(cross_given[0], cross_surname[0]) >= 0.7) & (
+        cross_given[0] + cross_surname[0] > given[0] + surname[0] + 0.5
+    )
+    if not swapped.any():
+        return {"given_name": given, "surname": surname}
+
+    def choose(cross: Similarity, direct: Similarity) -> Similarity:
+        return (
+            np.where(swapped, cross[0], direct[0]),
+            np.where(swapped, cross[1], direct[1]),
+            np.where(swapped, cross[2], direct[2]),
+        )
+
+    return {"given_name": choose(cross_given, given), "surname": choose(cross_surname, surname)}
+
+
+def _swappable(left: EncodedTable, right: EncodedTable) -> bool:
+    bits = [t.header.field_bits.get(f) for t in (left, right) for f in ("given_name", "surname")]
+    return len(set(bits)) == 1
+
+
+def dice_across(
+    left: EncodedTable, right: EncodedTable, left_name: str, right_name: str, li: Index, ri: Index
+) -> Similarity:
+    """Dice of the left records' ``left_name`` filter with the right records' ``right_name``."""
+    common = np.bitwise_count(left.filters[left_name][li] & right.filters[right_name][ri]).sum(
+        axis=1, dtype=np.int32
+    )
+    a, b = left.popcount(left_name)[li], right.popcount(right_name)[ri]
+    missing = (a == 0) | (b == 0)
+    similarity = np.where(missing, 0.0, 2.0 * common / np.maximum(a + b, 1)).astype(np.float32)
+    return similarity, (2 * common == a + b) & ~missing, missing
+
+
+def _reference_levels(
+    left: EncodedTable, right: EncodedTable, name: str, li: Index, ri: Index
+) -> Levels:
+    a, b = left.tokens[name][li], right.tokens[name][ri]
+    found = np.where(a == b, 1, 2).astype(np.uint8)
+    found[(a == 0) | (b == 0)] = 0
+    return found
+
+
+def _fuzzy_levels(
+    comparison: Comparison, found: Similarity, nickname: NDArray[np.bool_] | None = None
+) -> Levels:
+    similarity, identical, missing = found
+    steps: list[NDArray[np.bool_]] = [similarity >= t for t in comparison.thresholds]
+    if comparison.nickname and nickname is not None:
+        steps.insert(1 if steps else 0, nickname)
+    # first matching condition wins: identical, then each step in order, else "different"
+    level = np.full(len(similarity), 2 + len(steps), dtype=np.uint8)
+    for number in range(len(steps) - 1, -1, -1):
+        level[steps[number]] = 2 + number
+    level[identical] = 1
+    level[missing] = 0
+    return level
+
+
+def nickname_agrees(
+    left: EncodedTable, right: EncodedTable, li: Index, ri: Index
+) -> NDArray[np.bool_]:
+    """Whether the first given names share a nickname group (or are the same name)."""
+    a, b = left.tokens[NICKNAME_TOKEN][li], right.tokens[NICKNAME_TOKEN][ri]
+    agree = np.zeros(len(li), dtype=np.bool_)
+    for i in range(a.shape[1]):
+        for j in range(b.shape[1]):
+            agree |= (a[:, i] == b[:, j]) & (a[:, i] != 0)
+    return agree
+
+
+def value_frequencies(name: str, *tables: EncodedTable) -> list[NDArray[np.float64]]:
+    """Per record, the share of records (over all ``tables``) with an identical ``name`` filter."""
+    rows = [t.filters[name] for t in tables]
+    width = rows[0].shape[1]
+    multipliers = (
+        np.arange(1, width + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    ) | np.uint64(1)
+    hashes = [
+        (r * multipliers).sum(axis=1, dtype=np.uint64) ^ (r[:, 0] >> np.uint64(7)) for r in rows
+    ]
+    joined = np.concatenate(hashes)
+    present = np.concatenate([t.popcount(name) > 0 for t in tables])
+    _, inverse, counts = np.unique(joined, return_inverse=True, return_counts=True)
+    total = max(int(present.sum()), 1)
+    share = counts[inverse] / total
+    share[~present] = 0.0
+    out, start = [], 0
+    for h in hashes:
+        out.append(share[start : start + len(h)])
+        start += len(h)
+    return out

@@ -1,0 +1,281 @@
+"""Linking and de-duplicating encoded tables: block, compare, classify, assign.
+
+The hub runs this on encodings only. Pairs come from the keyed blocking keys; each batch is turned
+into comparison levels and kept as a compact pattern code; EM estimates the Fellegi-Sunter weights
+from the distinct patterns; each pair's match probability adds term-frequency adjustments; links are
+the pairs at or above the threshold, made one-to-one on request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kinfold.errors import InputError
+from kinfold.linkage._blocking import BlockingStats, dedupe_pairs, link_pairs
+from kinfold.linkage._compare import (
+    Comparison,
+    comparisons,
+    dice,
+    levels,
+    present_fields,
+    value_frequencies,
+)
+from kinfold.linkage._model import FellegiSunter, probability
+from kinfold.linkage._settings import Settings
+from kinfold.linkage._table import EncodedTable
+
+Index = NDArray[np.intp]
+Floats = NDArray[np.float64]
+#: Random pairs measured to start ``u`` (the level shares among non-matches).
+RANDOM_PAIRS = 200_000
+#: Term-frequency adjustments are kept within this many bits either way.
+TF_LIMIT = 6.0
+
+
+@dataclass
+class Links:
+    """Scored links between rows of two tables (for a de-duplication, the same table twice)."""
+
+    left: EncodedTable
+    right: EncodedTable
+    left_rows: Index
+    right_rows: Index
+    probability: Floats
+    weight: Floats
+    pairs_compared: int = 0
+    blocking: BlockingStats | None = None
+    model: FellegiSunter | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.left_rows)
+
+    def rows(self) -> list[tuple[str, str, float]]:
+        """(left record id, right record id, match probability), best first."""
+        order = np.lexsort((self.right_rows, self.left_rows, -self.probability))
+        left_ids = self.left.record_ids[self.left_rows[order]].tolist()
+        right_ids = self.right.record_ids[self.right_rows[order]].tolist()
+        return list(zip(left_ids, right_ids, self.probability[order].tolist(), strict=True))
+
+    def select(self, keep: NDArray[np.bool_] | Index) -> Links:
+        """The links at ``keep`` (a mask or positions)."""
+        return Links(
+            self.left,
+            self.right,
+            self.left_rows[keep],
+            self.right_rows[keep],
+            self.probability[keep],
+            self.weight[keep],
+            self.pairs_compared,
+            self.blocking,
+            self.model,
+            dict(self.extra),
+        )
+
+
+def check_comparable(left: EncodedTable, right: EncodedTable) -> None:
+    """InputError unless the two tables were encoded with the same secret and settings."""
+    reason = left.header.comparable_with(right.header)
+    if reason:
+        raise InputError(
+            f"cannot link {left.source or 'left'!r} with {right.source or 'right'!r}: {reason}"
+        )
+
+
+def score_link(
+    left: EncodedTable,
+    right: EncodedTable,
+    settings: Settings | None = None,
+    *,
+    threshold: float | None = None,
+) -> Links:
+    """Every compared pair of ``left`` x ``right`` at or above the threshold, scored."""
+    check_comparable(left, right)
+    settings = settings or Settings.default()
+    stats = BlockingStats([0] * left.blocking.shape[1], [0] * left.blocking.shape[1])
+    batches = link_pairs(left.blocking, right.blocking, settings.max_block_pairs, stats)
+    found = _Scorer(left, right, settings, same=False).run(batches, threshold)
+    found.blocking = stats
+    return found
+
+
+def score_dedupe(
+    table: EncodedTable,
+    settings: Settings | None = None,
+    *,
+    threshold: float | None = None,
+) -> Links:
+    """Every compared pair within ``table`` at or above the threshold, scored."""
+    settings = settings or Settings.default()
+    stats = BlockingStats([0] * table.blocking.shape[1], [0] * table.blocking.shape[1])
+    batches = dedupe_pairs(table.blocking, settings.max_block_pairs, stats)
+    found = _Scorer(table, table, settings, same=True).run(batches, threshold)
+    found.blocking = stats
+    return found
+
+
+class _Scorer:
+    def __init__(self, left: EncodedTable, right: EncodedTable, settings: Settings, *, same: bool):
+        self.left, self.right, self.settings, self.same = left, right, settings, same
+        tables = (left,) if same else (left, right)
+        self.design = comparisons(settings, present_fields(*tables))
+        self.radix = np.array([c.levels for c in self.design], dtype=np.int64)
+        self.tf = self._term_frequencies(tables)
+
+    def run(self, batches: object, threshold: float | None) -> Links:
+        threshold = self.settings.threshold if threshold is None else threshold
+        if self.settings.classifier == "weighted-dice":
+            return self._weighted_dice(batches, threshold)
+        lefts, rights, codes = [], [], []
+        for li, ri in batches:  # type: ignore[attr-defined]
+            lefts.append(li.astype(np.int32))
+            rights.append(ri.astype(np.int32))
+            codes.append(self._encode_levels(levels(self.design, self.left, self.right, li, ri)))
+        li = np.concatenate(lefts) if lefts else np.zeros(0, np.int32)
+        ri = np.concatenate(rights) if rights else np.zeros(0, np.int32)
+        code = np.concatenate(codes) if codes else np.zeros(0, np.int64)
+        model = self._fit(code)
+        distinct, inverse = np.unique(code, return_inverse=True)
+        share = min(max(model.match_share, 1e-9), 1 - 1e-9)
+        base = np.log2(share / (1 - share)) + model.pattern_weights(self._decode(distinct))
+        weight = base[inverse] + self._tf_adjustment(model, code, li, ri)
+        chance = probability(weight)
+        keep = chance >= threshold
+        return Links(
+            self.left,
+            self.right,
+            li[keep].astype(np.intp),
+            ri[keep].astype(np.intp),
+            chance[keep],
+            weight[keep],
+            pairs_compared=len(code),
+            model=model,
+        )
+
+    def _encode_levels(self, matrix: NDArray[np.uint8]) -> NDArray[np.int64]:
+        code = np.zeros(len(matrix), dtype=np.int64)
+        for column in range(matrix.shape[1]):
+            code = code * self.radix[column] + matrix[:, column]
+        return code
+
+    def _decode(self, code: NDArray[np.int64]) -> NDArray[np.uint8]:
+        out = np.zeros((len(code), len(self.design)), dtype=np.uint8)
+        rest = code.copy()
+        for column in range(len(self.design) - 1, -1, -1):
+            out[:, column] = rest % self.radix[column]
+            rest //= self.radix[column]
+        return out
+
+    def _fit(self, code: NDArray[np.int64]) -> FellegiSunter:
+        model = FellegiSunter.initial(
+            self.design, self._random_level_shares(), self.settings.prior_match_share
+        )
+        distinct, counts = np.unique(code, return_counts=True)
+        model.fit(self._decode(distinct), counts.astype(np.float64), self.settings.em_iterations)
+        return model
+
+    def _random_level_shares(self) -> list[Floats]:
+        """Level shares among random pairs: nearly all non-matches, so a good first ``u``."""
+        n_left, n_right = len(self.left), len(self.right)
+        if n_left == 0 or n_right == 0:
+            return [np.ones(c.levels) for c in self.design]
+        generator = np.random.default_rng(20150401)  # fixed: results must not vary run to run
+        size = min(RANDOM_PAIRS, n_left * n_right)
+        li = generator.integers(0, n_left, size)
+        ri = generator.integers(0, n_right, size)
+        if self.same:
+            keep = li != ri
+            li, ri = li[keep], ri[keep]
+        matrix = levels(self.design, self.left, self.right, li, ri)
+        return [
+            np.bincount(matrix[:, c], minlength=comp.levels).astype(np.float64) + 0.5
+            for c, comp in enumerate(self.design)
+        ]
+
+    def _term_frequencies(self, tables: tuple[EncodedTable, ...]) -> dict[int, list[Floats]]:
+        """Per comparison with term frequencies on, each side's per-record adjustment in bits."""
+        found: dict[int, list[Floats]] = {}
+        for column, comparison in enumerate(self.design):
+            if (
+                comparison.kind != "fuzzy"
+                or not self.settings.fields[comparison.name].term_frequency
+            ):
+                continue
+            shares = value_frequencies(comparison.name, *tables)
+            present = np.concatenate([s[s > 0] for s in shares])
+            if len(present) == 0:
+                continue
+            average = float(present.mean())  # = chance two random records share a value
+            found[column] = [
+                np.where(
+                    s > 0,
+                    np.clip(np.log2(average / np.maximum(s, 1e-12)), -TF_LIMIT, TF_LIMIT),
+                    0.0,
+                )
+                for s in shares
+            ]
+        return found
+
+    def _tf_adjustment(
+        self,
+        model: FellegiSunter,
+        code: NDArray[np.int64],
+        li: NDArray[np.int32],
+        ri: NDArray[np.int32],
+    ) -> Floats:
+        total = np.zeros(len(code), dtype=np.float64)
+        if not self.tf:
+            return total
+        matrix_columns = self._decode_columns(code, set(self.tf))
+        for column, sides in self.tf.items():
+            identical = matrix_columns[column] == 1
+            total[identical] += sides[0][li[identical]]
+        return total
+
+    def _decode_columns(
+        self, code: NDArray[np.int64], wanted: set[int]
+    ) -> dict[int, NDArray[np.int64]]:
+        out: dict[int, NDArray[np.int64]] = {}
+        rest = code.copy()
+        for column in range(len(self.design) - 1, -1, -1):
+            if column in wanted:
+                out[column] = rest % self.radix[column]
+            rest //= self.radix[column]
+        return out
+
+    def _weighted_dice(self, batches: object, threshold: float) -> Links:
+        lefts, rights, scores, compared = [], [], [], 0
+        fuzzy = [c for c in self.design if c.kind == "fuzzy"]
+        for li, ri in batches:  # type: ignore[attr-defined]
+            compared += len(li)
+            top = np.zeros(len(li))
+            bottom = np.zeros(len(li))
+            for comparison in fuzzy:
+                weight = self.settings.fields[comparison.name].weight
+                similarity, _, missing = dice(self.left, self.right, comparison.name, li, ri)
+                top += np.where(missing, 0.0, weight * similarity)
+                bottom += np.where(missing, 0.0, weight)
+            score = top / np.maximum(bottom, 1e-9)
+            keep = score >= threshold
+            lefts.append(li[keep])
+            rights.append(ri[keep])
+            scores.append(score[keep])
+        empty = np.zeros(0, dtype=np.intp)
+        score = np.concatenate(scores) if scores else np.zeros(0)
+        return Links(
+            self.left,
+            self.right,
+            np.concatenate(lefts) if lefts else empty,
+            np.concatenate(rights) if rights else empty,
+            score,
+            score,
+            pairs_compared=compared,
+        )
+
+
+def design_of(links: Links) -> tuple[Comparison, ...]:
+    """The comparisons behind a set of links (empty for the fixed-weight classifier)."""
+    return links.model.design if links.model else ()

@@ -1,0 +1,1 @@
+"""Data files shipped with kinfold.linkage (a package so wheels carry them)."""
