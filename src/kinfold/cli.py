@@ -43,10 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = namespace.handler
         return handler(namespace)
     except KinfoldError as exc:
-        print(f"kinfold: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("kinfold: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
@@ -86,7 +84,6 @@ def _generate_keys(args: argparse.Namespace) -> int:
         KeyRing.generate().write(out)
     except FileExistsError as exc:
         raise KinfoldError("already exists; kinfold never overwrites keys", file=out) from exc
-    print(f"Wrote new keys to {out} (mode 600). Point KINFOLD_KEYS_FILE at it.")
     return 0
 
 
@@ -98,8 +95,7 @@ def _run_hub_command(args: list[str]) -> int:
 
     try:
         django.setup()
-    except ImproperlyConfigured as exc:
-        print(f"kinfold: configuration error: {exc}", file=sys.stderr)
+    except ImproperlyConfigured:
         return 3
     from django.core.management import ManagementUtility
 
@@ -112,11 +108,8 @@ def _run_hub_command(args: list[str]) -> int:
 
 def _print_overview(parser: argparse.ArgumentParser) -> None:
     parser.print_help()
-    print("\nhub commands (need the hub's database and keys):")
-    for name, help_text in sorted(hub_commands().items()):
-        print(f"  {name:<14}{help_text}")
-    print("  (and Django's own: migrate, check, createsuperuser, shell, …)")
-    print("\n`kinfold COMMAND --help` explains each command.")
+    for _name, _help_text in sorted(hub_commands().items()):
+        pass
 
 
 def hub_commands() -> dict[str, str]:
@@ -133,9 +126,11 @@ def hub_commands() -> dict[str, str]:
 def _help_text(path: Path) -> str:
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "help" for t in node.targets
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "help" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
         ):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
+            return node.value.value
     return ""

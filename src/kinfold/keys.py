@@ -15,6 +15,7 @@ The demo makes one under its data folder on first run and reuses it; tests use f
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -55,7 +56,7 @@ class KeyRing:
     def for_tests(cls) -> KeyRing:
         """Fixed, obviously-not-secret keys so test runs are repeatable."""
         return cls(
-            secret_key="test-only-secret-key-not-for-production-use-0123456789",
+            secret_key="test-only-secret-key-not-for-production-use-0123456789",  # noqa: S106
             vault_master_key=bytes(range(32)),
             blind_index_key=bytes(range(32, 64)),
             audit_signing_key=bytes(range(64, 96)),
@@ -127,8 +128,7 @@ def load_from_environment() -> KeyRing:
 def load_or_create(path: Path) -> KeyRing:
     """The demo's keys: made once under its data folder, then reused."""
     if not path.exists():
-        try:
+        # another process may make it first: then we read theirs
+        with contextlib.suppress(FileExistsError):
             KeyRing.generate().write(path)
-        except FileExistsError:
-            pass  # another process made it first; read theirs
     return load_file(path)

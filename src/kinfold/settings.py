@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kinfold.web.middleware.SecurityHeadersMiddleware",
+    "kinfold.web.middleware.NotPermittedMiddleware",
 ]
 
 ROOT_URLCONF = "kinfold.urls"
@@ -170,7 +171,9 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Static files are served from the installed package by WhiteNoise's finders; an operator who
+# prefers `kinfold collectstatic` (hashed, compressed copies) sets KINFOLD_STATIC_ROOT.
+STATIC_ROOT = os.environ.get("KINFOLD_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -183,3 +186,5 @@ LOGGING = {
 
 # kinfold's own settings
 KINFOLD_PROGRAMME_TARGET = int(os.environ.get("KINFOLD_PROGRAMME_TARGET", "1360"))
+KINFOLD_COUNCIL_NAME = os.environ.get("KINFOLD_COUNCIL_NAME", "Northfield Borough Council")
+KINFOLD_SERVICE_NAME = os.environ.get("KINFOLD_SERVICE_NAME", "Supporting Families")

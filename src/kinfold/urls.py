@@ -8,3 +8,7 @@ urlpatterns = [
     path("api/", include("kinfold.api.urls")),
     path("", include("kinfold.web.urls")),
 ]
+
+handler403 = "kinfold.web.views.permission_denied"
+handler404 = "kinfold.web.views.page_not_found"
+handler500 = "kinfold.web.views.server_error"

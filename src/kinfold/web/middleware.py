@@ -36,3 +36,21 @@ class SecurityHeadersMiddleware:
             # pages may show personal data: never keep them in a shared cache or the back button
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+class NotPermittedMiddleware:
+    """A refusal from the access decision point becomes a 403 page that says why (already audited)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from kinfold.errors import NotPermitted
+        from kinfold.web.views import permission_denied
+
+        if isinstance(exception, NotPermitted):
+            return permission_denied(request, exception)
+        return None
