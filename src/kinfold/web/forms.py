@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -35,7 +35,13 @@ class SignInForm(AuthenticationForm):
             raise
 
 
-class KeyWorkerChoice(forms.ModelChoiceField[User]):
+if TYPE_CHECKING:
+    _UserChoice = forms.ModelChoiceField[User]
+else:  # Django's form fields are generic only in the type stubs
+    _UserChoice = forms.ModelChoiceField
+
+
+class KeyWorkerChoice(_UserChoice):
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name
 
