@@ -9,6 +9,7 @@ two files were made with the same secret without ever seeing it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -68,3 +69,13 @@ def token64(key: bytes, text: str) -> int:
 def seed(key: bytes) -> int:
     """A 128-bit integer from a key, to seed a keyed permutation."""
     return int.from_bytes(hashlib.sha256(key).digest()[:16], "little")
+
+
+def pseudonym(namespace: bytes, prefix: str, material: str, length: int = 13) -> str:
+    """An opaque id such as ``P7Q2KX…``: a keyed digest of ``material`` in base32.
+
+    Deterministic for the same namespace and material; unrelated across namespaces, so two councils'
+    ids for the same person cannot be joined, and no id reveals when or in what order it was made.
+    """
+    digest = hmac.digest(namespace, f"{prefix}\x1f{material}".encode(), "sha256")
+    return prefix + base64.b32encode(digest).decode().rstrip("=")[:length]

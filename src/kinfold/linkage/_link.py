@@ -8,6 +8,7 @@ the pairs at or above the threshold, made one-to-one on request.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,14 +108,29 @@ def score_dedupe(
     settings: Settings | None = None,
     *,
     threshold: float | None = None,
+    compare: Callable[[Index, Index], NDArray[np.bool_]] | None = None,
 ) -> Links:
-    """Every compared pair within ``table`` at or above the threshold, scored."""
+    """Every compared pair within ``table`` at or above the threshold, scored.
+
+    ``compare``, if given, says which of the blocked pairs to compare at all (a mask per batch).
+    """
     settings = settings or Settings.default()
     stats = BlockingStats([0] * table.blocking.shape[1], [0] * table.blocking.shape[1])
     batches = dedupe_pairs(table.blocking, settings.max_block_pairs, stats)
+    if compare is not None:
+        batches = _filtered(batches, compare)
     found = _Scorer(table, table, settings, same=True).run(batches, threshold)
     found.blocking = stats
     return found
+
+
+def _filtered(
+    batches: Iterator[tuple[Index, Index]], compare: Callable[[Index, Index], NDArray[np.bool_]]
+) -> Iterator[tuple[Index, Index]]:
+    for li, ri in batches:
+        keep = compare(li, ri)
+        if keep.any():
+            yield li[keep], ri[keep]
 
 
 class _Scorer:
@@ -125,30 +141,32 @@ class _Scorer:
         self.radix = np.array([c.levels for c in self.design], dtype=np.int64)
         self.tf = self._term_frequencies(tables)
 
-    def run(self, batches: object, threshold: float | None) -> Links:
+    def run(self, batches: Iterable[tuple[Index, Index]], threshold: float | None) -> Links:
         threshold = self.settings.threshold if threshold is None else threshold
         if self.settings.classifier == "weighted-dice":
             return self._weighted_dice(batches, threshold)
-        lefts, rights, codes = [], [], []
-        for li, ri in batches:  # type: ignore[attr-defined]
+        lefts: list[NDArray[np.int32]] = []
+        rights: list[NDArray[np.int32]] = []
+        codes: list[NDArray[np.int64]] = []
+        for li, ri in batches:
             lefts.append(li.astype(np.int32))
             rights.append(ri.astype(np.int32))
             codes.append(self._encode_levels(levels(self.design, self.left, self.right, li, ri)))
-        li = np.concatenate(lefts) if lefts else np.zeros(0, np.int32)
-        ri = np.concatenate(rights) if rights else np.zeros(0, np.int32)
+        left_rows = np.concatenate(lefts) if lefts else np.zeros(0, np.int32)
+        right_rows = np.concatenate(rights) if rights else np.zeros(0, np.int32)
         code = np.concatenate(codes) if codes else np.zeros(0, np.int64)
         model = self._fit(code)
         distinct, inverse = np.unique(code, return_inverse=True)
         share = min(max(model.match_share, 1e-9), 1 - 1e-9)
         base = np.log2(share / (1 - share)) + model.pattern_weights(self._decode(distinct))
-        weight = base[inverse] + self._tf_adjustment(model, code, li, ri)
+        weight = base[inverse] + self._tf_adjustment(model, code, left_rows, right_rows)
         chance = probability(weight)
         keep = chance >= threshold
         return Links(
             self.left,
             self.right,
-            li[keep].astype(np.intp),
-            ri[keep].astype(np.intp),
+            left_rows[keep].astype(np.intp),
+            right_rows[keep].astype(np.intp),
             chance[keep],
             weight[keep],
             pairs_compared=len(code),
@@ -246,10 +264,10 @@ class _Scorer:
             rest //= self.radix[column]
         return out
 
-    def _weighted_dice(self, batches: object, threshold: float) -> Links:
+    def _weighted_dice(self, batches: Iterable[tuple[Index, Index]], threshold: float) -> Links:
         lefts, rights, scores, compared = [], [], [], 0
         fuzzy = [c for c in self.design if c.kind == "fuzzy"]
-        for li, ri in batches:  # type: ignore[attr-defined]
+        for li, ri in batches:
             compared += len(li)
             top = np.zeros(len(li))
             bottom = np.zeros(len(li))

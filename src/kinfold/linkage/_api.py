@@ -1,0 +1,66 @@
+"""The hub's two everyday calls: link two encoded tables; de-duplicate one into clusters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kinfold.linkage._cluster import components
+from kinfold.linkage._cluster import one_to_one as _one_to_one
+from kinfold.linkage._link import Links, score_dedupe, score_link
+from kinfold.linkage._settings import Settings
+from kinfold.linkage._table import EncodedTable
+
+
+def link(
+    left: EncodedTable,
+    right: EncodedTable,
+    settings: Settings | None = None,
+    *,
+    one_to_one: bool = False,
+    threshold: float | None = None,
+) -> Links:
+    """Links between two encoded tables: pairs whose match probability reaches the threshold.
+
+    With ``one_to_one`` each record appears in at most one link (the best, greedily): use it
+    when neither source holds more than one record per person. ``Links.rows()`` gives
+    ``(left_id, right_id, probability)``. InputError if the tables were encoded with different
+    secrets or settings.
+    """
+    found = score_link(left, right, settings, threshold=threshold)
+    if one_to_one:
+        found = found.select(_one_to_one(found.left_rows, found.right_rows, found.probability))
+    return found
+
+
+@dataclass
+class Clusters:
+    """A de-duplicated table: each record's cluster, and the links that made the clusters."""
+
+    table: EncodedTable
+    labels: NDArray[np.intp]  # per row: the row number of its cluster's first record
+    links: Links
+
+    def cluster_ids(self) -> list[str]:
+        """Per record (in table order), its cluster's id: the record id of its first record."""
+        ids: list[str] = self.table.record_ids[self.labels].tolist()
+        return ids
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(record id, cluster id) for every record, in table order."""
+        return list(zip(self.table.record_ids.tolist(), self.cluster_ids(), strict=True))
+
+    def count(self) -> int:
+        """How many clusters (people, if the linkage is right)."""
+        return len(np.unique(self.labels))
+
+
+def dedupe(
+    table: EncodedTable, settings: Settings | None = None, *, threshold: float | None = None
+) -> Clusters:
+    """Cluster one table's records into people: connected components of its links."""
+    found = score_dedupe(table, settings, threshold=threshold)
+    labels = components(len(table), found.left_rows, found.right_rows)
+    return Clusters(table, labels, found)

@@ -1,0 +1,62 @@
+"""Scoring a linkage against the truth: precision, recall and F1 over record pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Pairwise accuracy of a linkage."""
+
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+    @property
+    def precision(self) -> float:
+        """Share of the links made that are true."""
+        made = self.true_positives + self.false_positives
+        return self.true_positives / made if made else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of the true links that were made."""
+        true = self.true_positives + self.false_negatives
+        return self.true_positives / true if true else 1.0
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def pair_accuracy(
+    found: Iterable[tuple[Hashable, Hashable]], truth: Iterable[tuple[Hashable, Hashable]]
+) -> Accuracy:
+    """Compare two sets of pairs (order within a pair matters: use ``(left, right)`` for links)."""
+    made, true = set(found), set(truth)
+    both = len(made & true)
+    return Accuracy(both, len(made) - both, len(true) - both)
+
+
+def cluster_pairs(clusters: Mapping[Hashable, Hashable]) -> set[tuple[Hashable, Hashable]]:
+    """Every unordered pair of records in the same cluster, as (smaller, larger) by ``repr``."""
+    groups: dict[Hashable, list[Hashable]] = {}
+    for record, cluster in clusters.items():
+        groups.setdefault(cluster, []).append(record)
+    pairs: set[tuple[Hashable, Hashable]] = set()
+    for members in groups.values():
+        members.sort(key=repr)
+        pairs.update(combinations(members, 2))
+    return pairs
+
+
+def cluster_accuracy(
+    found: Mapping[Hashable, Hashable], truth: Mapping[Hashable, Hashable]
+) -> Accuracy:
+    """Pairwise accuracy of a clustering (record → cluster) against true clusters."""
+    return pair_accuracy(cluster_pairs(found), cluster_pairs(truth))
