@@ -111,9 +111,7 @@ def test_generated_proofs_equal_the_vector_proofs() -> None:
     for name in ("1", "2", "3", "4"):
         case = json.loads((VECTORS / "consistency" / name / "happy-path.json").read_text())
         tree = _rfc_tree(case["size2"])
-        assert merkle.consistency_proof(case["size1"], case["size2"], tree) == _proof(
-            case["proof"]
-        )
+        assert merkle.consistency_proof(case["size1"], case["size2"], tree) == _proof(case["proof"])
 
 
 def test_empty_tree_root_is_sha256_of_nothing() -> None:
