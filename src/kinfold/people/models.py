@@ -64,6 +64,26 @@ class HouseholdMember(models.Model):
         indexes = [models.Index(fields=["household", "quarter"])]
 
 
+class ParentLink(models.Model):
+    """Partner data shows that `parent` is a parent or carer of `child` (e.g. a school's contact).
+
+    This is how a parent living elsewhere joins a child's family. Written by ingest from the
+    `[[related]]` identities in an extract schema, linked like any other identity.
+    """
+
+    child = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="parent_links")
+    parent = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="child_links")
+    quarter = models.CharField(max_length=6)
+    organisation = models.ForeignKey("agreements.Organisation", on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "parent", "quarter", "organisation"], name="parent_link_once"
+            )
+        ]
+
+
 class Family(models.Model):
     fid = models.CharField("pseudonymous id", max_length=32, unique=True)
     data_key = models.OneToOneField(DataKey, on_delete=models.PROTECT, related_name="family")
