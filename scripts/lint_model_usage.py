@@ -35,6 +35,7 @@ PERSONAL_MODELS = {
     "Identity",
     "BlindIndex",
     "DataKey",
+    "ParentLink",
     "PartnerRecord",
     "Indicator",
     "SealedDetail",
