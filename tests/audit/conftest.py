@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -69,7 +69,7 @@ def checkpoint(db: None) -> Callable[[], int]:
 
 
 @pytest.fixture
-def tamper(db: None) -> Iterator[Callable[..., None]]:
+def tamper(db: None) -> Callable[..., None]:
     """Run raw SQL against the audit tables with their append-only triggers out of the way.
 
     The trigger change happens inside the test's transaction, so it is rolled back with it.
@@ -85,4 +85,4 @@ def tamper(db: None) -> Iterator[Callable[..., None]]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params or [])
 
-    yield run
+    return run

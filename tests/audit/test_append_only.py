@@ -55,9 +55,12 @@ def test_the_database_refuses_sql_updates(filled: None, table: str) -> None:
         "audit_checkpoint": "origin",
     }[table]
     value = b"x" if table == "audit_tree_node" else "x"
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET {column} = %s", [value])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"UPDATE {table} SET {column} = %s", [value])
 
 
 @pytest.mark.skipif(
@@ -68,6 +71,9 @@ def test_the_database_refuses_sql_updates(filled: None, table: str) -> None:
     "table", ["audit_entry", "audit_subject", "audit_tree_node", "audit_checkpoint"]
 )
 def test_postgres_refuses_sql_deletes(filled: None, table: str) -> None:
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table}")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {table}")

@@ -89,7 +89,7 @@ def test_timestamps_are_utc_with_microseconds() -> None:
     )
     assert canonical.timestamp(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000000Z"
     with pytest.raises(ValueError, match="timezone-aware"):
-        canonical.timestamp(datetime(2026, 1, 1))  # noqa: DTZ001
+        canonical.timestamp(datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize(

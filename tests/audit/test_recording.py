@@ -125,9 +125,13 @@ def test_record_many_writes_in_order(key_worker: Actor, job: Actor) -> None:
 
 @pytest.mark.django_db
 def test_an_entry_recorded_in_a_rolled_back_transaction_is_gone(key_worker: Actor) -> None:
-    with pytest.raises(RuntimeError, match="plan not saved"), transaction.atomic():
-        services.record(key_worker, Event.PLAN_UPDATED, subjects=[FAMILY])
-        raise RuntimeError("plan not saved")
+    def update_plan() -> None:
+        with transaction.atomic():
+            services.record(key_worker, Event.PLAN_UPDATED, subjects=[FAMILY])
+            raise RuntimeError("plan not saved")
+
+    with pytest.raises(RuntimeError, match="plan not saved"):
+        update_plan()
     assert not AuditEntry.objects.exists()
     assert services.record(key_worker, Event.PLAN_UPDATED).seq == 0  # no gap either
 
