@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 
 CANONICAL_VERSION = 1
 MAX_SAFE_INTEGER = 2**53 - 1
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class EntryFields(NamedTuple):
@@ -51,7 +50,12 @@ def timestamp(value: datetime) -> str:
     """An entry's time as canonical text: UTC, microseconds, a trailing Z."""
     if value.tzinfo is None:
         raise ValueError("audit times must be timezone-aware")
-    return value.astimezone(UTC).strftime(TIME_FORMAT)
+    return utc_text(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def utc_text(naive_utc: datetime) -> str:
+    """`timestamp` for a naive datetime already in UTC (as SQLite hands it back)."""
+    return naive_utc.isoformat(timespec="microseconds") + "Z"
 
 
 def as_object(fields: EntryFields) -> dict[str, Any]:
@@ -83,16 +87,19 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_bytes(fields: EntryFields) -> bytes:
+def entry_bytes(fields: EntryFields, details_json: str | None = None) -> bytes:
     """`canonical_json(as_object(fields))`, written out directly because verification runs it
-    a million times; the test suite holds the two equal."""
-    details = canonical_json(fields.details).decode() if fields.details else "{}"
+    a million times; the test suite holds the two equal. `details_json` is
+    `canonical_json(fields.details)` as text, when the caller has it already."""
+    if details_json is None:
+        details_json = canonical_json(fields.details).decode() if fields.details else "{}"
     subjects = ",".join(_quote(s) for s in fields.subjects)
     return (
         f'{{"actor":{{"id":{_quote(fields.actor_id)},"kind":{_quote(fields.actor_kind)},'
         f'"organisation":{_quote(fields.actor_organisation)},"role":{_quote(fields.actor_role)},'
         f'"run_id":{_quote(fields.actor_run_id)}}},"basis":{_quote(fields.basis)},'
-        f'"decision":{_quote(fields.decision)},"details":{details},"event":{_quote(fields.event)},'
+        f'"decision":{_quote(fields.decision)},"details":{details_json},'
+        f'"event":{_quote(fields.event)},'
         f'"purpose":{_quote(fields.purpose)},"reason":{_quote(fields.reason)},'
         f'"resource":{_quote(fields.resource)},"seq":{int(fields.seq)},"subjects":[{subjects}],'
         f'"time":{_quote(fields.time)},"v":{CANONICAL_VERSION}}}'

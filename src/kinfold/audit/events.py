@@ -98,6 +98,12 @@ class Event(StrEnum):
     ERASURE_SCHEDULED = "rights:erasure:scheduled"
     ERASURE_DONE = "rights:erasure:done"
     PORTAL_VIEWED = "family:portal:viewed"
+    SUBJECT_ACCESS_EXTENDED = "rights:subject-access:extended"
+    SUBJECT_ACCESS_EXPORTED = "rights:subject-access:exported"
+    OBJECTION_REFUSED = "rights:objection:refused"
+    ERASURE_HELD = "rights:erasure:held"
+    KEY_EPOCH_ROTATED = "keys:epoch:rotated"
+    OVERSIGHT_VIEWED = "audit:oversight:viewed"
 
     # --- staff and sign-in
     USER_SIGNED_IN = "user:signed-in"
@@ -107,6 +113,11 @@ class Event(StrEnum):
     USER_ROLE_CHANGED = "user:role:changed"
     USER_DEACTIVATED = "user:deactivated"
     FAMILY_MEMBER_SIGNED_IN = "family:portal:signed-in"
+    FAMILY_MEMBER_SIGN_IN_FAILED = "family:portal:sign-in-failed"
+    FAMILY_MEMBER_SIGNED_OUT = "family:portal:signed-out"
+    PORTAL_CODE_SENT = "family:portal:code-sent"
+    PORTAL_ACCOUNT_CREATED = "family:portal:account-created"
+    PORTAL_ACCOUNT_CLOSED = "family:portal:account-closed"
 
     # --- the hub's keys and the audit log itself
     KEYS_ROTATED = "keys:rotated"

@@ -19,7 +19,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+44[\s-]?(?:\(0\)[\s-]?)?|0044[\s-]?|0)(?:\d[\s-]?){9,10}(?!\d)"
 )
-_NHS = re.compile(r"(?<!\d)(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
+_NHS = re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)")
 _NI = re.compile(
     r"(?<![A-Za-z0-9])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])",
     re.IGNORECASE,
@@ -42,19 +42,31 @@ def _valid_nhs_number(digits: str) -> bool:
     return check != 10 and (check % 11) == int(digits[9])
 
 
+# One pass over the text: the first pattern that matches, in this order, names what it is.
+_ANY = re.compile(
+    f"(?P<email>{_EMAIL.pattern})|(?P<phone>{_PHONE.pattern})"
+    f"|(?P<nhs>{_NHS.pattern})"
+    f"|(?P<ni>(?i:{_NI.pattern}))|(?P<postcode>(?i:{_POSTCODE.pattern}))"
+)
+_KINDS = {
+    "email": "an email address",
+    "phone": "a phone number",
+    "ni": "a National Insurance number",
+    "postcode": "a postcode",
+}
+_MIGHT_BE_PERSONAL = re.compile(r"[@\d]")
+
+
 def looks_personal(text: str) -> str:
     """What `text` looks like ("an email address", …), or "" if it looks like none of them."""
-    if _EMAIL.search(text):
-        return "an email address"
-    if _PHONE.search(text):
-        return "a phone number"
-    for match in _NHS.finditer(text):
-        if _valid_nhs_number("".join(match.groups())):
+    if not _MIGHT_BE_PERSONAL.search(text):
+        return ""  # every pattern needs an @ or a digit: most codes and reasons stop here
+    for match in _ANY.finditer(text):
+        kind = match.lastgroup or ""
+        if kind != "nhs":
+            return _KINDS[kind]
+        if _valid_nhs_number(re.sub(r"\D", "", match.group())):
             return "an NHS number"
-    if _NI.search(text):
-        return "a National Insurance number"
-    if _POSTCODE.search(text):
-        return "a postcode"
     return ""
 
 

@@ -70,7 +70,6 @@ MAX_DETAILS_BYTES = 2048
 _TEXT_LIMITS = {"resource": 200, "purpose": 100, "reason": 500, "basis": 200}
 # PostgreSQL advisory lock id for the log's append lock ("kinfold" in ASCII).
 APPEND_LOCK_ID = 0x6B696E666F6C64
-_INSERT_BATCH = 500
 
 
 def chain_hash(previous: bytes, leaf: bytes) -> bytes:
@@ -91,6 +90,7 @@ class NewEntry:
     reason: str = ""
     basis: str = ""
     details: Mapping[str, Any] | None = field(default=None)
+    details_json: str = field(default="{}", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.actor, Actor):
@@ -108,9 +108,11 @@ class NewEntry:
         object.__setattr__(self, "subjects", _clean_subjects(self.subjects))
         details = dict(self.details or {})
         privacy.check_details(details)
-        if len(canonical.canonical_json(details)) > MAX_DETAILS_BYTES:
+        details_json = canonical.canonical_json(details).decode() if details else "{}"
+        if len(details_json.encode()) > MAX_DETAILS_BYTES:
             raise ValueError(f"audit details are larger than {MAX_DETAILS_BYTES} bytes")
         object.__setattr__(self, "details", details)
+        object.__setattr__(self, "details_json", details_json)
 
 
 def _clean_subjects(subjects: Iterable[str]) -> tuple[str, ...]:
@@ -178,34 +180,58 @@ def _tail() -> tuple[int, bytes]:
 def append_entries(
     batch: list[NewEntry], *, durable: bool
 ) -> tuple[list[AuditEntry], merkle.Frontier]:
+    """Append `batch` at the end of the log under the append lock; return the saved entries and
+    the tree's new frontier. Only this part calls it (`record`, `record_many`, checkpoints)."""
     with transaction.atomic(durable=durable):
         lock_log()
         size, chain = _tail()
         frontier = load_frontier(size)
         now = timezone.now()
         time_text = canonical.timestamp(now)
-        rows: list[AuditEntry] = []
-        subject_rows: list[AuditSubject] = []
-        nodes: list[TreeNode] = []
+        stored_time = connection.ops.adapt_datetimefield_value(now)
+        saved: list[AuditEntry] = []
+        entry_rows: list[tuple[Any, ...]] = []
+        subject_rows: list[tuple[int, str]] = []
+        node_rows: list[tuple[int, bytes]] = []
         for offset, new in enumerate(batch):
-            row, leaf = _entry_row(size + offset, now, time_text, new)
+            seq = size + offset
+            fields = _fields(seq, time_text, new)
+            leaf = merkle.leaf_hash(canonical.entry_bytes(fields, new.details_json))
             chain = chain_hash(chain, leaf)
-            row.chain_hash = chain
-            rows.append(row)
-            subject_rows.extend(AuditSubject(entry_id=row.seq, subject=s) for s in new.subjects)
-            nodes.extend(
-                TreeNode(key=TreeNode.key_for(level, index), hash=value)
+            entry_rows.append((*_stored(fields, new, stored_time), leaf, chain))
+            subject_rows.extend((seq, subject) for subject in fields.subjects)
+            node_rows.extend(
+                (TreeNode.key_for(level, index), value)
                 for level, index, value in frontier.append(leaf)
             )
-        AuditEntry.objects.bulk_create(rows, batch_size=_INSERT_BATCH)
-        AuditSubject.objects.bulk_create(subject_rows, batch_size=_INSERT_BATCH)
-        TreeNode.objects.bulk_create(nodes, batch_size=_INSERT_BATCH)
-    return rows, frontier
+            saved.append(_saved_entry(fields, now, leaf, chain))
+        with connection.cursor() as cursor:
+            cursor.executemany(_insert_entry_sql(), entry_rows)
+            if subject_rows:
+                cursor.executemany(_INSERT_SUBJECT, subject_rows)
+            if node_rows:
+                cursor.executemany(_INSERT_NODE, node_rows)
+    return saved, frontier
 
 
-def _entry_row(seq: int, now: datetime, time_text: str, new: NewEntry) -> tuple[AuditEntry, bytes]:
-    details = dict(new.details or {})
-    fields = canonical.EntryFields(
+# Rows are written with executemany rather than bulk_create: the ORM's per-field preparation
+# was most of the cost of an append (docs/benchmarks.md).
+_ENTRY_COLUMNS = (
+    "seq, recorded_at, actor_kind, actor_id, actor_role, actor_organisation, actor_run_id, "
+    "event, resource, subjects, purpose, decision, reason, basis, details, leaf_hash, chain_hash"
+)
+_INSERT_SUBJECT = "INSERT INTO audit_subject (entry_id, subject) VALUES (%s, %s)"
+_INSERT_NODE = "INSERT INTO audit_tree_node (key, hash) VALUES (%s, %s)"
+
+
+def _insert_entry_sql() -> str:
+    details = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    values = ", ".join(["%s"] * 14 + [details, "%s", "%s"])
+    return f"INSERT INTO audit_entry ({_ENTRY_COLUMNS}) VALUES ({values})"  # noqa: S608
+
+
+def _fields(seq: int, time_text: str, new: NewEntry) -> canonical.EntryFields:
+    return canonical.EntryFields(
         seq=seq,
         time=time_text,
         actor_kind=new.actor.kind,
@@ -220,11 +246,36 @@ def _entry_row(seq: int, now: datetime, time_text: str, new: NewEntry) -> tuple[
         decision=new.decision,
         reason=new.reason,
         basis=new.basis,
-        details=details,
+        details=new.details or {},
     )
-    leaf = merkle.leaf_hash(canonical.entry_bytes(fields))
-    row = AuditEntry(
-        seq=seq,
+
+
+def _stored(fields: canonical.EntryFields, new: NewEntry, stored_time: Any) -> tuple[Any, ...]:
+    """The entry's column values up to `details`, in `_ENTRY_COLUMNS` order."""
+    return (
+        fields.seq,
+        stored_time,
+        fields.actor_kind,
+        fields.actor_id,
+        fields.actor_role,
+        fields.actor_organisation,
+        fields.actor_run_id,
+        fields.event,
+        fields.resource,
+        canonical.subjects_to_storage(fields.subjects),
+        fields.purpose,
+        fields.decision,
+        fields.reason,
+        fields.basis,
+        new.details_json,
+    )
+
+
+def _saved_entry(
+    fields: canonical.EntryFields, now: datetime, leaf: bytes, chain: bytes
+) -> AuditEntry:
+    entry = AuditEntry(
+        seq=fields.seq,
         recorded_at=now,
         actor_kind=fields.actor_kind,
         actor_id=fields.actor_id,
@@ -238,10 +289,13 @@ def _entry_row(seq: int, now: datetime, time_text: str, new: NewEntry) -> tuple[
         decision=fields.decision,
         reason=fields.reason,
         basis=fields.basis,
-        details=details,
+        details=dict(fields.details),
         leaf_hash=leaf,
+        chain_hash=chain,
     )
-    return row, leaf
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 # ---------------------------------------------------------------------------- the stored tree
