@@ -6,6 +6,7 @@ any size fits in memory as encodings (about 200 bytes a record with the default 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -31,7 +32,10 @@ NICKNAME_SLOTS: Final = 3
 #: Tokens every encoded table carries, in this order, besides the reference numbers.
 NICKNAME_TOKEN: Final = "given_name.nickname"  # noqa: S105 - a column name, not a password
 HOUSEHOLD_TOKEN: Final = "household"  # noqa: S105 - a column name, not a password
+#: The house and flat numbers of the address (keyed): close addresses must share them.
+ADDRESS_NUMBERS_TOKEN: Final = "address.numbers"  # noqa: S105 - a column name, not a password
 _SEP: Final = "\x1f"
+_NUMBERS: Final = re.compile(r"\d+")
 #: Fields that are normalised and encoded (contact details are not).
 _ENCODED: Final[tuple[str, ...]] = (*FUZZY_FIELDS, *REFERENCE_FIELDS)
 
@@ -287,6 +291,8 @@ class _Encoder:
         }
         tokens[NICKNAME_TOKEN] = self._nicknames(chunk.first_names)
         tokens[HOUSEHOLD_TOKEN] = self._households(chunk)
+        numbers = [" ".join(_NUMBERS.findall(a)) if a else "" for a in chunk.values["address"]]
+        tokens[ADDRESS_NUMBERS_TOKEN] = self._tokens(self.household_key, _prefixed("n", numbers))
         return chunk.ids, filters, tokens, self._blocking(chunk)
 
     def _salts(self, chunk: _Canonical) -> list[str]:

@@ -3,8 +3,9 @@
 Every encoded record carries a keyed household token: of its UPRN where the partner holds one,
 otherwise of its normalised address and postcode together. Records with equal tokens share an
 address. Spelling differences ("12 High St" / "12 High Street, Flat A") are caught by also joining
-records whose postcodes are identical and whose address filters are close (Dice at or above
-``min_address_dice``). Households are the connected components; their ids are keyed pseudonyms
+records whose postcodes are identical, whose addresses hold the same numbers (so number 14 is never
+number 12's household) and whose address filters are close (Dice at or above ``min_address_dice``).
+Flats told apart only by a letter ("Flat A" / "Flat B") can be joined by that fuzzy step. Households are the connected components; their ids are keyed pseudonyms
 (``"H"`` + base32) of the smallest household token in them, so an address keeps its household id
 from quarter to quarter while the secret stays the same.
 """
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 
 from kinfold.linkage._cluster import components
 from kinfold.linkage._compare import dice
-from kinfold.linkage._encode import HOUSEHOLD_TOKEN
+from kinfold.linkage._encode import ADDRESS_NUMBERS_TOKEN, HOUSEHOLD_TOKEN
 from kinfold.linkage._keys import pseudonym
 from kinfold.linkage._table import EncodedTable, concatenate
 
@@ -48,7 +49,7 @@ def households(
     *,
     namespace: bytes,
     persons: Mapping[RecordKey, str] | None = None,
-    min_address_dice: float = 0.85,
+    min_address_dice: float = 0.75,
 ) -> Households:
     """Group the records of ``tables`` (one per source) by address; see the module doc.
 
@@ -111,7 +112,8 @@ def _near_addresses(
         return empty, empty
     li, ri = np.concatenate(lefts), np.concatenate(rights)
     similarity, _, missing = dice(table, table, "address", li, ri)
-    keep = (similarity >= min_dice) & ~missing
+    numbers = table.tokens[ADDRESS_NUMBERS_TOKEN]
+    keep = (similarity >= min_dice) & ~missing & (numbers[li] == numbers[ri])
     return li[keep], ri[keep]
 
 

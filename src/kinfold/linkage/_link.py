@@ -24,7 +24,7 @@ from kinfold.linkage._compare import (
     present_fields,
     value_frequencies,
 )
-from kinfold.linkage._model import FellegiSunter, probability
+from kinfold.linkage._model import FellegiSunter, prior_u, probability
 from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
 
@@ -32,6 +32,8 @@ Index = NDArray[np.intp]
 Floats = NDArray[np.float64]
 #: Random pairs measured to start ``u`` (the level shares among non-matches).
 RANDOM_PAIRS = 200_000
+#: How many random pairs' worth of weight the generic non-match guess carries (small files).
+U_PRIOR_PAIRS = 100.0
 #: Term-frequency adjustments are kept within this many bits either way.
 TF_LIMIT = 6.0
 
@@ -199,7 +201,7 @@ class _Scorer:
         """Level shares among random pairs: nearly all non-matches, so a good first ``u``."""
         n_left, n_right = len(self.left), len(self.right)
         if n_left == 0 or n_right == 0:
-            return [np.ones(c.levels) for c in self.design]
+            return [prior_u(c) for c in self.design]
         generator = np.random.default_rng(20150401)  # fixed: results must not vary run to run
         size = min(RANDOM_PAIRS, n_left * n_right)
         li = generator.integers(0, n_left, size)
@@ -209,7 +211,8 @@ class _Scorer:
             li, ri = li[keep], ri[keep]
         matrix = levels(self.design, self.left, self.right, li, ri)
         return [
-            np.bincount(matrix[:, c], minlength=comp.levels).astype(np.float64) + 0.5
+            np.bincount(matrix[:, c], minlength=comp.levels).astype(np.float64)
+            + U_PRIOR_PAIRS * prior_u(comp)
             for c, comp in enumerate(self.design)
         ]
 

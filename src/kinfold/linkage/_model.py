@@ -138,6 +138,28 @@ def _level_shares(
     return shares
 
 
+def prior_u(comparison: Comparison) -> Floats:
+    """What two different people's records usually look like, before random pairs are measured.
+
+    Identical 1% (agree 0.1% for a reference number; half of all pairs for a two-valued field such
+    as sex), each closer level twice as rare as the next, different for the rest. Only small files
+    lean on this: random pairs outweigh it as soon as there are more than a few hundred.
+    """
+    levels = comparison.levels
+    u = np.zeros(levels, dtype=np.float64)
+    if comparison.kind == "reference":
+        u[1:] = [0.001, 0.999]
+        return u
+    if levels == 3:
+        u[1:] = [0.5, 0.5]
+        return u
+    u[1] = 0.01
+    middle = levels - 3
+    u[2:-1] = 0.02 * 2.0 ** np.arange(middle)
+    u[-1] = 1.0 - u[1:-1].sum()
+    return u
+
+
 def prior_m(comparison: Comparison) -> Floats:
     """What a true match usually looks like before the data say otherwise.
 

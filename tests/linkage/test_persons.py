@@ -1,0 +1,259 @@
+"""Persons across sources and quarters: ids that stay put, new ids for new people, households."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kinfold.errors import InputError
+from kinfold.linkage import ColumnMap, PersonIndex, encode, households, resolve_persons
+from tests.linkage.conftest import LEFT_PEOPLE, OTHER_SECRET, RIGHT_PEOPLE, SECRET, encode_rows
+
+NAMESPACE = b"northfield-person-ids-namespace!"
+POLICE = LEFT_PEOPLE  # L1..L6
+SCHOOLS = RIGHT_PEOPLE[:4]  # R1..R4: the same people as L1..L4, recorded differently
+
+
+def _quarter_one() -> tuple[PersonIndex, dict[tuple[str, str], str]]:
+    result = resolve_persons(
+        [encode_rows(POLICE, source="police"), encode_rows(SCHOOLS, source="schools")],
+        PersonIndex.new(NAMESPACE),
+        quarter="2015Q2",
+    )
+    return result.index, result.persons
+
+
+def test_one_quarter_resolves_each_person_once() -> None:
+    _, persons = _quarter_one()
+    for n in range(1, 5):
+        assert persons[("police", f"L{n}")] == persons[("schools", f"R{n}")]
+    assert len(set(persons.values())) == 6
+
+
+def test_person_ids_are_opaque_pseudonyms() -> None:
+    _, persons = _quarter_one()
+    for person_id in persons.values():
+        assert re.fullmatch(r"P[A-Z2-7]{13}", person_id)
+
+
+def test_ids_are_deterministic_and_unrelated_across_namespaces() -> None:
+    _, first = _quarter_one()
+    _, again = _quarter_one()
+    assert first == again
+    other = resolve_persons(
+        [encode_rows(POLICE, source="police"), encode_rows(SCHOOLS, source="schools")],
+        PersonIndex.new(b"another-council-namespace-bytes!"),
+        quarter="2015Q2",
+    )
+    assert not set(other.persons.values()) & set(first.values())
+
+
+def test_ids_stay_stable_into_the_next_quarter_across_partners_and_moves() -> None:
+    index, q1 = _quarter_one()
+    moved = [
+        dict(LEFT_PEOPLE[0], ref="H1", address="88 Canal Street", postcode="NF9 9ZZ"),  # moved
+        dict(RIGHT_PEOPLE[1], ref="H2"),
+        dict(LEFT_PEOPLE[4], ref="H5"),
+        {
+            "ref": "H9",
+            "forename": "Priya",
+            "surname": "Shah",
+            "dob": "1999-09-09",
+            "sex": "F",
+            "address": "2 Canal Street",
+            "postcode": "NF9 9ZZ",
+        },
+    ]
+    q2 = resolve_persons(
+        [encode_rows(moved, source="housing"), encode_rows(SCHOOLS, source="schools")],
+        PersonIndex.from_bytes(index.to_bytes()),
+        quarter="2015Q3",
+    )
+    assert q2.person_of("housing", "H1") == q1[("police", "L1")]  # new partner, new address
+    assert q2.person_of("housing", "H2") == q1[("police", "L2")]
+    assert q2.person_of("housing", "H5") == q1[("police", "L5")]
+    for n in range(1, 5):
+        assert q2.person_of("schools", f"R{n}") == q1[("schools", f"R{n}")]
+    assert q2.person_of("housing", "H9") not in q1.values()
+    assert q2.new_persons == [q2.person_of("housing", "H9")]
+    assert len(q2.index) == 7  # six remembered, one new
+    assert q2.index.resolved == ("2015Q2", "2015Q3")
+
+
+def test_a_partner_record_id_seen_again_keeps_its_person() -> None:
+    index, q1 = _quarter_one()
+    renamed = [
+        dict(
+            LEFT_PEOPLE[5],
+            forename="Tony",
+            surname="Brown",
+            dob="1933-01-01",
+            address="1 Other Road",
+            postcode="NF8 1AA",
+        )
+    ]
+    q2 = resolve_persons([encode_rows(renamed, source="police")], index, quarter="2015Q3")
+    assert q2.person_of("police", "L6") == q1[("police", "L6")]
+
+
+def test_new_evidence_joining_two_known_persons_merges_them_deterministically() -> None:
+    # quarter one: the same woman, once with only a name and date of birth, once with only a
+    # name and address, so nothing joins the two records
+    column_map = ColumnMap.parse(
+        "given_name=forename,surname=surname,dob=dob,address=address,postcode=postcode,id=ref"
+    )
+    a = {
+        "ref": "A",
+        "forename": "Grace",
+        "surname": "Adeyemi",
+        "dob": "1970-04-04",
+        "address": "",
+        "postcode": "",
+    }
+    b = {
+        "ref": "B",
+        "forename": "Ada",
+        "surname": "Adeyemi",
+        "dob": "",
+        "address": "9 Quay Road",
+        "postcode": "NF2 2QQ",
+    }
+    q1 = resolve_persons(
+        [
+            encode([a], column_map, SECRET, source="das"),
+            encode([b], column_map, SECRET, source="dwp"),
+        ],
+        PersonIndex.new(NAMESPACE),
+        quarter="2015Q2",
+    )
+    first, second = q1.person_of("das", "A"), q1.person_of("dwp", "B")
+    assert first != second
+    both = {
+        "ref": "C",
+        "forename": "Grace",
+        "surname": "Adeyemi",
+        "dob": "1970-04-04",
+        "address": "9 Quay Road",
+        "postcode": "NF2 2QQ",
+    }
+    q2 = resolve_persons(
+        [encode([both], column_map, SECRET, source="health")], q1.index, quarter="2015Q3"
+    )
+    survivor = q2.person_of("health", "C")
+    assert survivor == min(first, second)  # equal standing: the smaller id survives
+    retired = max(first, second)
+    assert q2.merged == {retired: survivor}
+    assert q2.index.current(retired) == survivor
+
+
+def test_the_index_round_trips_through_bytes_and_files(tmp_path: Path) -> None:
+    index, _ = _quarter_one()
+    index.write(tmp_path / "persons.idx")
+    back = PersonIndex.read(tmp_path / "persons.idx")
+    assert back.namespace == index.namespace
+    assert back.person_ids() == index.person_ids()
+    assert back.resolved == index.resolved
+    assert back.memory is not None
+    assert back.memory.record_ids.tolist() == index.memory.record_ids.tolist()  # type: ignore[union-attr]
+
+
+def test_a_file_that_is_not_an_index_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.idx").write_bytes(b"not an index")
+    with pytest.raises(InputError, match="is not a kinfold person index"):
+        PersonIndex.read(tmp_path / "x.idx")
+
+
+def test_the_index_keeps_only_recent_records_per_person_and_source() -> None:
+    index = PersonIndex.new(NAMESPACE)
+    for quarter in ("2015Q2", "2015Q3", "2015Q4"):
+        index = resolve_persons(
+            [encode_rows(POLICE, source="police")], index, quarter=quarter
+        ).index
+    assert index.memory is not None
+    assert len(index.memory) == 2 * len(POLICE)  # keep_per_source = 2
+    assert set(index.quarters.tolist()) == {"2015Q3", "2015Q4"}
+
+
+def test_a_new_secret_falls_back_to_partner_record_ids_and_says_so() -> None:
+    index, q1 = _quarter_one()
+    q2 = resolve_persons(
+        [encode_rows(POLICE, source="police", secret=OTHER_SECRET)], index, quarter="2015Q3"
+    )
+    assert q2.notes
+    assert q2.person_of("police", "L3") == q1[("police", "L3")]
+
+
+def test_tables_need_distinct_source_names() -> None:
+    with pytest.raises(InputError, match="its own source name"):
+        resolve_persons(
+            [encode_rows(POLICE, source="x"), encode_rows(SCHOOLS, source="x")],
+            PersonIndex.new(NAMESPACE),
+            quarter="2015Q2",
+        )
+
+
+def test_households_group_records_at_the_same_address() -> None:
+    rows = [
+        {
+            "ref": "1",
+            "forename": "Ann",
+            "surname": "Lee",
+            "dob": "1980-01-01",
+            "sex": "F",
+            "address": "12 High Street",
+            "postcode": "NF1 2AB",
+        },
+        {
+            "ref": "2",
+            "forename": "Ben",
+            "surname": "Lee",
+            "dob": "2010-01-01",
+            "sex": "M",
+            "address": "12 High St",
+            "postcode": "nf1 2ab",
+        },  # same address, written differently
+        {
+            "ref": "3",
+            "forename": "Cal",
+            "surname": "Lee",
+            "dob": "2012-01-01",
+            "sex": "M",
+            "address": "12 High Street, Flat A",
+            "postcode": "NF1 2AB",
+        },  # close: fuzzy join
+        {
+            "ref": "4",
+            "forename": "Dee",
+            "surname": "Ray",
+            "dob": "1970-01-01",
+            "sex": "F",
+            "address": "14 High Street",
+            "postcode": "NF1 2AB",
+        },  # next door
+        {
+            "ref": "5",
+            "forename": "Eve",
+            "surname": "Ray",
+            "dob": "1971-01-01",
+            "sex": "F",
+            "address": "",
+            "postcode": "",
+        },  # no address: no household
+    ]
+    found = households([encode_rows(rows, source="schools")], namespace=NAMESPACE)
+    of = found.of_record
+    assert of[("schools", "1")] == of[("schools", "2")] == of[("schools", "3")]
+    assert of[("schools", "4")] != of[("schools", "1")]
+    assert ("schools", "5") not in of
+    assert re.fullmatch(r"H[A-Z2-7]{13}", of[("schools", "1")])
+
+
+def test_households_list_their_persons() -> None:
+    index, persons = _quarter_one()
+    tables = [encode_rows(POLICE, source="police"), encode_rows(SCHOOLS, source="schools")]
+    found = households(tables, namespace=NAMESPACE, persons=persons)
+    l1 = found.of_record[("police", "L1")]
+    assert found.persons[l1] == {persons[("police", "L1")]}
+    assert len(index) == 6
