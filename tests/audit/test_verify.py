@@ -271,3 +271,16 @@ def test_entry_hashes_are_what_the_documentation_says(fill_log: FillLog) -> None
     data = entry.canonical_bytes()
     assert bytes(entry.leaf_hash) == hashlib.sha256(b"\x00" + data).digest()
     assert bytes(entry.chain_hash) == hashlib.sha256(bytes(32) + bytes(entry.leaf_hash)).digest()
+
+
+def test_the_command_reports_the_damage_even_when_it_cannot_record(
+    fill_log: FillLog, checkpoint: Callable[[], int], tamper: Callable[..., None]
+) -> None:
+    fill_log(20)
+    checkpoint()
+    tamper("DELETE FROM audit_subject WHERE entry_id >= 15")
+    tamper("DELETE FROM audit_entry WHERE seq >= 15")  # tree nodes left behind: appends collide
+    with pytest.raises(CommandError) as failure:
+        call_command("audit", "verify")
+    assert failure.value.returncode == 1
+    assert "entry 15 is missing" in str(failure.value)

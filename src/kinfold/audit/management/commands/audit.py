@@ -9,13 +9,14 @@ import sys
 from argparse import ArgumentParser
 from typing import Any
 
+from django.db import DatabaseError
 from tqdm import tqdm
 
 from kinfold.audit import checkpoints, proofs, services
 from kinfold.audit.actors import Actor, new_run_id
 from kinfold.audit.errors import AuditError, LogDamagedError
 from kinfold.audit.events import Event
-from kinfold.audit.verification import verify_log
+from kinfold.audit.verification import VerificationReport, verify_log
 from kinfold.commands import KinfoldCommand
 
 
@@ -108,6 +109,18 @@ class Command(KinfoldCommand):
 
             report = verify_log(trusted, progress=progress)
         if record:
+            self._record_outcome(report)
+        if not report.ok:
+            for problem in report.problems[1:]:
+                self.stderr.write(f"also: {problem}")
+            raise LogDamagedError(f"audit log damaged: {report.problems[0]}")
+        self.stdout.write(
+            f"audit log intact: {report.entries} entries, {report.checkpoints} signed checkpoints "
+            f"verified in {report.seconds:.1f} s"
+        )
+
+    def _record_outcome(self, report: VerificationReport) -> None:
+        try:
             services.record(
                 Actor.system("audit-verify", new_run_id()),
                 Event.AUDIT_VERIFIED if report.ok else Event.AUDIT_VERIFICATION_FAILED,
@@ -118,14 +131,11 @@ class Command(KinfoldCommand):
                     "first_bad_entry": report.first_bad_entry,
                 },
             )
-        if not report.ok:
-            for problem in report.problems[1:]:
-                self.stderr.write(f"also: {problem}")
-            raise LogDamagedError(f"audit log damaged: {report.problems[0]}")
-        self.stdout.write(
-            f"audit log intact: {report.entries} entries, {report.checkpoints} signed checkpoints "
-            f"verified in {report.seconds:.1f} s"
-        )
+        except (LogDamagedError, DatabaseError) as exc:
+            if report.ok:
+                raise
+            # A damaged tail can make appending impossible; the damage is the news.
+            self.stderr.write(f"could not record the failed verification: {exc}")
 
     def _checkpoint(self, always: bool) -> None:
         result = checkpoints.make_checkpoint(
