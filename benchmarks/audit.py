@@ -30,23 +30,28 @@ def _setup(database_url: str | None, folder: Path) -> str:
     url = database_url or f"sqlite:///{folder / 'bench-audit.sqlite3'}"
     os.environ["DATABASE_URL"] = url
     import django
-    from django.core.management import call_command
 
     django.setup()
-    if url.startswith("postgres"):
-        _recreate_postgres_tables()
-    call_command("migrate", "audit", verbosity=0, skip_checks=True)
     return url
 
 
-def _recreate_postgres_tables() -> None:
-    """Start from an empty log: drop the audit tables (a benchmark database only)."""
+def _fresh_log(folder: Path) -> None:
+    """Start from an empty log (a benchmark database only: the audit tables are dropped)."""
+    from django.core.management import call_command
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        for table in ("audit_subject", "audit_tree_node", "audit_checkpoint", "audit_entry"):
-            cursor.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'audit'")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in ("audit_subject", "audit_tree_node", "audit_checkpoint", "audit_entry"):
+                cursor.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+            cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
+            if cursor.fetchone()[0]:
+                cursor.execute("DELETE FROM django_migrations WHERE app = 'audit'")
+    else:
+        connection.close()
+        for suffix in ("", "-wal", "-shm"):
+            (folder / f"bench-audit.sqlite3{suffix}").unlink(missing_ok=True)
+    call_command("migrate", "audit", verbosity=0, skip_checks=True)
 
 
 def _entries(count: int, start: int) -> list[object]:
@@ -126,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         from kinfold.audit.verification import verify_log
 
         rows: list[tuple[str, str, str]] = []
+        _fresh_log(Path(tmp))
         single = _single_appends(2_000)
         rows.append(("single appends (own transaction each)", f"{single:,.0f} /s", ""))
-        if not url.startswith("postgres"):
-            _recreate_sqlite(Path(tmp))
+        _fresh_log(Path(tmp))
         rate = _append(args.entries, args.batch, progress=True)
         job = Actor.system("bench", "bench-run")
         checkpoints.make_checkpoint(job)
@@ -139,42 +144,34 @@ def main(argv: list[str] | None = None) -> int:
 
         report = verify_log()
         assert report.ok, report.problems
-        rows.append(
-            (f"verify {report.entries:,} entries", f"{report.seconds:.1f} s", "< 30 s")
-        )
+        rows.append((f"verify {report.entries:,} entries", f"{report.seconds:.1f} s", "< 30 s"))
 
         size = services.log_size()
         rng = random.Random(7)
-        median, p99 = _timed(lambda: services.inclusion_path(rng.randrange(size), size), args.proofs)
+        median, p99 = _timed(
+            lambda: services.inclusion_path(rng.randrange(size), size), args.proofs
+        )
         rows.append(("inclusion proof (median / p99)", f"{median:.2f} / {p99:.2f} ms", "< 5 ms"))
         median, p99 = _timed(
             lambda: services.consistency_proof(rng.randrange(1, size), size), args.proofs
         )
         rows.append(("consistency proof (median / p99)", f"{median:.2f} / {p99:.2f} ms", "< 5 ms"))
         median, p99 = _timed(lambda: proofs.inclusion_json(rng.randrange(size)), args.proofs)
-        rows.append(("`prove` document, checked (median / p99)", f"{median:.2f} / {p99:.2f} ms", ""))
+        rows.append(
+            ("`prove` document, checked (median / p99)", f"{median:.2f} / {p99:.2f} ms", "")
+        )
 
         database = "PostgreSQL" if url.startswith("postgres") else "SQLite (file, WAL)"
-        print(f"\nkinfold audit log: {database}, Python {platform.python_version()}, "
-              f"{os.cpu_count()} cores\n")
+        print(
+            f"\nkinfold audit log: {database}, Python {platform.python_version()}, "
+            f"{os.cpu_count()} cores\n"
+        )
         width = max(len(r[0]) for r in rows)
         print(f"| {'measure':<{width}} | {'result':>18} | {'target':>12} |")
         print(f"|{'-' * (width + 2)}|{'-' * 20}|{'-' * 14}|")
         for name, value, target in rows:
             print(f"| {name:<{width}} | {value:>18} | {target:>12} |")
     return 0
-
-
-def _recreate_sqlite(folder: Path) -> None:
-    """Start the big run from an empty log (the single-append run left 2,000 entries)."""
-    from django.core.management import call_command
-    from django.db import connection
-
-    connection.close()
-    (folder / "bench-audit.sqlite3").unlink()
-    for suffix in ("-wal", "-shm"):
-        (folder / f"bench-audit.sqlite3{suffix}").unlink(missing_ok=True)
-    call_command("migrate", "audit", verbosity=0, skip_checks=True)
 
 
 if __name__ == "__main__":
