@@ -188,3 +188,29 @@ LOGGING = {
 KINFOLD_PROGRAMME_TARGET = int(os.environ.get("KINFOLD_PROGRAMME_TARGET", "1360"))
 KINFOLD_COUNCIL_NAME = os.environ.get("KINFOLD_COUNCIL_NAME", "Northfield Borough Council")
 KINFOLD_SERVICE_NAME = os.environ.get("KINFOLD_SERVICE_NAME", "Supporting Families")
+
+# --- family portal, rights and publishing (kinfold.portal, kinfold.rights, kinfold.evaluation) ---
+# Key-encryption epochs (kinfold.keystore): a small file OUTSIDE the database, kept with the keys
+# and never restored from an old copy; erasure destroys old epochs so restored backups stay dead.
+# The test suite wraps data keys under the master key directly unless a test sets this.
+KINFOLD_KEYSTORE_FILE = os.environ.get("KINFOLD_KEYSTORE_FILE") or (
+    None if ENV == "test" else str(DATA_DIR / "keystore.json")
+)
+# How sign-in codes reach family members: "file" (the demo: one file per message in
+# KINFOLD_PORTAL_OUTBOX), "console" (printed), or "notify" (a GOV.UK Notify-style HTTP API).
+KINFOLD_PORTAL_NOTIFIER = os.environ.get(
+    "KINFOLD_PORTAL_NOTIFIER", "notify" if ENV == "production" else "file"
+)
+KINFOLD_PORTAL_OUTBOX = os.environ.get("KINFOLD_PORTAL_OUTBOX", str(DATA_DIR / "portal-outbox"))
+KINFOLD_NOTIFY_BASE_URL = os.environ.get(
+    "KINFOLD_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+)
+KINFOLD_NOTIFY_API_KEY = os.environ.get("KINFOLD_NOTIFY_API_KEY", "")
+KINFOLD_NOTIFY_EMAIL_TEMPLATE = os.environ.get("KINFOLD_NOTIFY_EMAIL_TEMPLATE", "")
+KINFOLD_NOTIFY_SMS_TEMPLATE = os.environ.get("KINFOLD_NOTIFY_SMS_TEMPLATE", "")
+# Every public response passes the publishing guard (kinfold.evaluation.publishing) first.
+KINFOLD_PUBLIC_PATHS = ("/transparency/", "/privacy/", "/accessibility/", "/statistics/")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("kinfold.web.middleware.SecurityHeadersMiddleware") + 1,
+    "kinfold.evaluation.middleware.PublishingGuardMiddleware",
+)

@@ -6,6 +6,7 @@ urlpatterns = [
     path("transparency/audit-log/", include("kinfold.audit.urls")),
     path("portal/", include("kinfold.portal.urls")),
     path("api/", include("kinfold.api.urls")),
+    path("dpo/", include("kinfold.rights.urls")),
     path("", include("kinfold.web.urls")),
 ]
 

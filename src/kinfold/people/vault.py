@@ -19,7 +19,19 @@ from kinfold.people import keys
 from kinfold.people.models import BlindIndex, Identity, Person
 
 #: Identity fields given a blind index for exact look-ups.
-INDEXED_FIELDS = ("surname", "dob", "postcode", "nhs_number", "ni_number", "upn", "email", "phone")
+INDEXED_FIELDS = (
+    "surname",
+    "dob",
+    "postcode",
+    "nhs_number",
+    "ni_number",
+    "upn",
+    "email",
+    "phone",
+    # for the publishing guard (kinfold.evaluation.publishing): names and addresses on a page
+    "given_name",
+    "address",
+)
 
 
 def _associated_data(person: Person, organisation: Organisation, fingerprint: str) -> bytes:

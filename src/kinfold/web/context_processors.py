@@ -22,7 +22,7 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "team_manager": (("Families", "web:families"),),
     "analyst": (("Families", "web:families"),),
     "partner_practitioner": (("Referrals", "web:referrals"),),
-    "dpo": (("Audit log", "web:audit-log"),),
+    "dpo": (("Audit log", "web:audit-log"), ("Rights and oversight", "rights:home")),
     "admin": (("Staff", "web:staff"),),
 }
 
