@@ -24,14 +24,26 @@ from kinfold.linkage._compare import (
     present_fields,
     value_frequencies,
 )
-from kinfold.linkage._model import FellegiSunter, prior_u, probability
+from kinfold.linkage._model import (
+    FellegiSunter,
+    Session,
+    combine_sessions,
+    fit_session,
+    global_match_share,
+    normalised,
+    prior_u,
+    probability,
+)
 from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
+from kinfold.linkage.fields import REFERENCE_FIELDS
 
 Index = NDArray[np.intp]
 Floats = NDArray[np.float64]
-#: Random pairs measured to start ``u`` (the level shares among non-matches).
-RANDOM_PAIRS = 200_000
+#: Random pairs measured for ``u`` (the level shares among non-matches).
+RANDOM_PAIRS = 1_000_000
+#: A blocking pass trains ``m`` only if it made at least this many pairs.
+MIN_SESSION_PAIRS = 50
 #: How many random pairs' worth of weight the generic non-match guess carries (small files).
 U_PRIOR_PAIRS = 100.0
 #: Term-frequency adjustments are kept within this many bits either way.
@@ -142,6 +154,7 @@ class _Scorer:
         self.design = comparisons(settings, present_fields(*tables))
         self.radix = np.array([c.levels for c in self.design], dtype=np.int64)
         self.tf = self._term_frequencies(tables)
+        self.sessions = training_passes(left, self.design)
 
     def run(self, batches: Iterable[tuple[Index, Index]], threshold: float | None) -> Links:
         threshold = self.settings.threshold if threshold is None else threshold
@@ -150,18 +163,23 @@ class _Scorer:
         lefts: list[NDArray[np.int32]] = []
         rights: list[NDArray[np.int32]] = []
         codes: list[NDArray[np.int64]] = []
+        masks: list[NDArray[np.int64]] = []
         for li, ri in batches:
             lefts.append(li.astype(np.int32))
             rights.append(ri.astype(np.int32))
             codes.append(self._encode_levels(levels(self.design, self.left, self.right, li, ri)))
+            masks.append(self._shared_keys(li, ri))
         left_rows = np.concatenate(lefts) if lefts else np.zeros(0, np.int32)
         right_rows = np.concatenate(rights) if rights else np.zeros(0, np.int32)
         code = np.concatenate(codes) if codes else np.zeros(0, np.int64)
-        model = self._fit(code)
+        mask = np.concatenate(masks) if masks else np.zeros(0, np.int64)
+        model = self._fit(code, mask)
         distinct, inverse = np.unique(code, return_inverse=True)
-        share = min(max(model.match_share, 1e-9), 1 - 1e-9)
-        base = np.log2(share / (1 - share)) + model.pattern_weights(self._decode(distinct))
-        weight = base[inverse] + self._tf_adjustment(model, code, left_rows, right_rows)
+        bayes = model.pattern_weights(self._decode(distinct))[inverse]
+        bayes += self._tf_adjustment(model, code, left_rows, right_rows)
+        model.match_share = self._global_share(bayes)
+        share = model.match_share
+        weight = np.log2(share / (1 - share)) + bayes
         chance = probability(weight)
         keep = chance >= threshold
         return Links(
@@ -174,6 +192,57 @@ class _Scorer:
             pairs_compared=len(code),
             model=model,
         )
+
+    def _shared_keys(self, li: Index, ri: Index) -> NDArray[np.int64]:
+        """Per pair, a bit for each training pass whose blocking key the two records share."""
+        found = np.zeros(len(li), dtype=np.int64)
+        for bit, column in enumerate(self.sessions):
+            key = self.left.blocking[li, column]
+            found |= (
+                ((key == self.right.blocking[ri, column]) & (key != 0)).astype(np.int64)
+            ) << bit
+        return found
+
+    def _fit(self, code: NDArray[np.int64], mask: NDArray[np.int64]) -> FellegiSunter:
+        """``u`` from random pairs; ``m`` from one EM session per blocking pass (see fit_session)."""
+        u = [normalised(x) for x in self._random_level_shares()]
+        width = max(len(self.sessions), 1)
+        combo, counts = np.unique((code << width) | mask, return_counts=True)
+        combo_code, combo_mask = combo >> width, combo & ((1 << width) - 1)
+        found: list[Session] = []
+        for bit, excluded in enumerate(self.sessions.values()):
+            inside = ((combo_mask >> bit) & 1).astype(np.bool_)
+            if counts[inside].sum() < MIN_SESSION_PAIRS:
+                continue
+            session_code, where = np.unique(combo_code[inside], return_inverse=True)
+            session_counts = np.bincount(where, weights=counts[inside]).astype(np.float64)
+            included = [c for c, comp in enumerate(self.design) if comp.name not in excluded]
+            found.append(
+                fit_session(
+                    self.design,
+                    self._decode(session_code),
+                    session_counts,
+                    u,
+                    included,
+                    self.settings.em_iterations,
+                    self.settings.prior_match_share,
+                )
+            )
+        m = combine_sessions(self.design, found)
+        return FellegiSunter(self.design, m, u, 0.0, iterations=len(found))
+
+    def _global_share(self, bayes: Floats) -> float:
+        """The chance that two random records match (fixed point over the compared pairs)."""
+        if len(bayes) == 0:
+            return 1e-9
+        total = (
+            len(self.left) * (len(self.left) - 1) / 2
+            if self.same
+            else len(self.left) * len(self.right)
+        )
+        binned, counts = np.unique(np.round(bayes, 2), return_counts=True)
+        start = min(len(self.left), len(self.right)) / max(total, 1.0)
+        return global_match_share(binned, counts.astype(np.float64), max(total, 1.0), start)
 
     def _encode_levels(self, matrix: NDArray[np.uint8]) -> NDArray[np.int64]:
         code = np.zeros(len(matrix), dtype=np.int64)
@@ -188,14 +257,6 @@ class _Scorer:
             out[:, column] = rest % self.radix[column]
             rest //= self.radix[column]
         return out
-
-    def _fit(self, code: NDArray[np.int64]) -> FellegiSunter:
-        model = FellegiSunter.initial(
-            self.design, self._random_level_shares(), self.settings.prior_match_share
-        )
-        distinct, counts = np.unique(code, return_counts=True)
-        model.fit(self._decode(distinct), counts.astype(np.float64), self.settings.em_iterations)
-        return model
 
     def _random_level_shares(self) -> list[Floats]:
         """Level shares among random pairs: nearly all non-matches, so a good first ``u``."""
@@ -295,6 +356,24 @@ class _Scorer:
             score,
             pairs_compared=compared,
         )
+
+
+def training_passes(table: EncodedTable, design: tuple[Comparison, ...]) -> dict[int, set[str]]:
+    """Blocking passes to train on (column → the fields its key is made from), reference passes
+    and passes that leave nothing to learn left out."""
+    names = {c.name for c in design}
+    found: dict[int, set[str]] = {}
+    for column, name in enumerate(table.header.blocking):
+        fields = {part.split(":")[0] for part in name.split("+")}
+        if "names" in fields:
+            fields |= {"given_name", "surname"}
+        if fields <= REFERENCE_SET or not names - fields:
+            continue
+        found[column] = fields
+    return found
+
+
+REFERENCE_SET = frozenset(REFERENCE_FIELDS)
 
 
 def design_of(links: Links) -> tuple[Comparison, ...]:

@@ -2,10 +2,16 @@
 
 For each comparison level, ``m`` is the chance of seeing it in a true match and ``u`` in a
 non-match; a pair's match weight is the sum of ``log2(m / u)`` over its levels (a missing level
-adds nothing). Expectation maximisation estimates ``m``, ``u`` and the share of matches among the
-compared pairs from the compared pairs themselves, starting from ``u`` measured on random pairs:
-no training labels. Agreement on a value gets a term-frequency adjustment: agreeing on a common
-surname says less than agreeing on a rare one.
+adds nothing), plus the prior log-odds that two random records match. No training labels:
+
+- ``u`` is measured on random pairs (nearly all non-matches);
+- ``m`` is estimated by expectation maximisation, once per blocking pass on the pairs sharing that
+  pass's key, leaving out the fields the key is made of (:func:`fit_session`), then averaged;
+- the chance that two random records match is the fixed point of :func:`global_match_share`.
+
+Agreement on a value also gets a term-frequency adjustment (in ``_link``): agreeing on a common
+surname says less than agreeing on a rare one. Every estimate carries a small prior (the generic
+guesses :func:`prior_m` and :func:`prior_u`) so small files give sensible weights.
 """
 
 from __future__ import annotations
@@ -32,18 +38,6 @@ class FellegiSunter:
     u: list[Floats]
     match_share: float
     iterations: int = 0
-    m_prior: list[Floats] | None = None
-    u_prior: list[Floats] | None = None
-    share_prior: float | None = None
-
-    @classmethod
-    def initial(
-        cls, design: tuple[Comparison, ...], u_random: list[Floats], match_share: float
-    ) -> FellegiSunter:
-        """Starting values and priors: ``m`` from :func:`prior_m`, ``u`` from random pairs."""
-        m = [prior_m(c) for c in design]
-        u = [_normalised(found) for found in u_random]
-        return cls(design, m, u, match_share, m_prior=m, u_prior=u, share_prior=match_share)
 
     def level_weights(self) -> list[Floats]:
         """``log2(m / u)`` per comparison per level (0 for the missing level)."""
@@ -61,38 +55,12 @@ class FellegiSunter:
             total += w[patterns[:, column]]
         return total
 
-    def fit(self, patterns: NDArray[np.uint8], counts: Floats, iterations: int) -> None:
-        """Run EM over distinct comparison patterns and how often each occurs."""
-        total = counts.sum()
-        if total == 0:
-            return
-        for step in range(1, iterations + 1):
-            share = min(max(self.match_share, _FLOOR), 1 - _FLOOR)
-            prior = np.log2(share / (1 - share))
-            posterior = _probability(prior + self.pattern_weights(patterns))
-            matched, unmatched = counts * posterior, counts * (1 - posterior)
-            new_m = [
-                _level_shares(patterns[:, c], matched, len(m), _prior(self.m_prior, c))
-                for c, m in enumerate(self.m)
-            ]
-            new_u = [
-                _level_shares(patterns[:, c], unmatched, len(u), _prior(self.u_prior, c))
-                for c, u in enumerate(self.u)
-            ]
-            pairs = [*zip(new_m, self.m, strict=True), *zip(new_u, self.u, strict=True)]
-            moved = max(float(np.abs(a - b).max()) for a, b in pairs)
-            self.m, self.u = new_m, new_u
-            prior_share = self.share_prior if self.share_prior is not None else share
-            self.match_share = float(
-                (matched.sum() + PRIOR_PAIRS * prior_share) / (total + PRIOR_PAIRS)
-            )
-            self.iterations = step
-            if moved < 1e-6:
-                break
-
     def describe(self) -> list[str]:
         """One line per comparison level: m, u and weight, for reports and docs."""
-        lines = [f"share of compared pairs that match: {self.match_share:.4f}"]
+        lines = [
+            f"chance two random records match: {self.match_share:.3g} "
+            f"(m from {self.iterations} blocking-pass sessions)"
+        ]
         for comparison, m, u, w in zip(
             self.design, self.m, self.u, self.level_weights(), strict=True
         ):
@@ -105,16 +73,13 @@ class FellegiSunter:
         return lines
 
 
-def _normalised(u: Floats) -> Floats:
+def normalised(u: Floats) -> Floats:
+    """Level shares from counts: level 0 (missing) set aside, the rest summing to 1."""
     u = u.astype(np.float64).copy()
     u[0] = 0.0
     u[1:] = np.maximum(u[1:], _FLOOR)
     shares: Floats = u / u[1:].sum()
     return shares
-
-
-def _prior(priors: list[Floats] | None, column: int) -> Floats | None:
-    return None if priors is None else priors[column]
 
 
 def _level_shares(
@@ -189,3 +154,81 @@ def _probability(log2_odds: Floats) -> Floats:
 def probability(log2_odds: Floats) -> Floats:
     """Match probability from log2 odds."""
     return _probability(log2_odds)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One EM session's result: ``m`` for the comparisons it could see, and how many matches."""
+
+    m: dict[int, Floats]
+    match_share: float
+    expected_matches: float
+
+
+def fit_session(
+    design: tuple[Comparison, ...],
+    patterns: NDArray[np.uint8],
+    counts: Floats,
+    u: list[Floats],
+    included: list[int],
+    iterations: int,
+    share_prior: float,
+) -> Session:
+    """EM for ``m`` (of the ``included`` comparisons) and the match share, with ``u`` held fixed.
+
+    Run on the pairs that share one blocking key, leaving out the comparisons of the fields that
+    key is made from: given that key, a non-match's other fields look like any random pair's, so
+    ``u`` measured on random pairs is right for them (Splink's way of training on blocked pairs).
+    """
+    m = {c: prior_m(design[c]) for c in included}
+    share = share_prior
+    total = float(counts.sum())
+    matched = counts * share
+    for _ in range(iterations):
+        odds = np.full(len(patterns), np.log2(share / (1 - share)))
+        for c in included:
+            odds += np.log2(np.maximum(m[c], _FLOOR) / np.maximum(u[c], _FLOOR))[patterns[:, c]]
+        posterior = _probability(odds)
+        matched = counts * posterior
+        new = {
+            c: _level_shares(patterns[:, c], matched, design[c].levels, prior_m(design[c]))
+            for c in included
+        }
+        moved = max((float(np.abs(new[c] - m[c]).max()) for c in included), default=0.0)
+        m = new
+        new_share = (matched.sum() + PRIOR_PAIRS * share_prior) / (total + PRIOR_PAIRS)
+        share = min(max(float(new_share), _FLOOR), 1 - _FLOOR)
+        if moved < 1e-6:
+            break
+    return Session(m, share, float(matched.sum()))
+
+
+def combine_sessions(design: tuple[Comparison, ...], sessions: list[Session]) -> list[Floats]:
+    """Each comparison's ``m``: the sessions' estimates weighted by their expected matches."""
+    combined = []
+    for c, comparison in enumerate(design):
+        seen = [(s.m[c], s.expected_matches) for s in sessions if c in s.m]
+        weight = sum(w for _, w in seen)
+        if not seen or weight <= 0:
+            combined.append(prior_m(comparison))
+            continue
+        stacked = np.stack([m * w for m, w in seen])
+        combined.append(stacked.sum(axis=0) / weight)
+    return combined
+
+
+def global_match_share(weights: Floats, counts: Floats, total_pairs: float, start: float) -> float:
+    """The chance two random records match, consistent with the compared pairs' Bayes factors.
+
+    Fixed point of share = (expected matches among compared pairs) / (all possible pairs): the
+    pairs never compared are taken as non-matches.
+    """
+    share = min(max(start, 1e-15), 0.5)
+    for _ in range(200):
+        odds = np.log2(share / (1 - share)) + weights
+        expected = float((counts * _probability(odds)).sum())
+        new = min(max(expected / total_pairs, 1e-15), 0.5)
+        if abs(new - share) <= 1e-9 * share:
+            return new
+        share = new
+    return share
