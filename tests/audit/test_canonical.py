@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinfold.audit import canonical
@@ -43,6 +43,7 @@ fields = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(fields)
 def test_fast_canonical_bytes_equal_sorted_key_json(entry: EntryFields) -> None:
     reference = json.dumps(

@@ -131,6 +131,7 @@ def _reference_root(leaves: list[bytes]) -> bytes:
     return merkle.node_hash(_reference_root(leaves[:k]), _reference_root(leaves[k:]))
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=1, max_value=300))
 def test_frontier_root_and_nodes_agree_with_the_rfc_recursion(size: int) -> None:
     leaves = _leaves(size)
@@ -147,7 +148,7 @@ def test_frontier_root_and_nodes_agree_with_the_rfc_recursion(size: int) -> None
     assert restarted.hashes == frontier.hashes
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_inclusion_proofs_verify_and_any_flipped_bit_is_rejected(data: st.DataObject) -> None:
     size = data.draw(st.integers(min_value=1, max_value=260), label="size")
@@ -168,7 +169,7 @@ def test_inclusion_proofs_verify_and_any_flipped_bit_is_rejected(data: st.DataOb
         merkle.verify_inclusion(index, size, material[0], material[1:-1], material[-1])
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_consistency_proofs_verify_and_any_flipped_bit_is_rejected(data: st.DataObject) -> None:
     size2 = data.draw(st.integers(min_value=2, max_value=260), label="size2")
@@ -188,6 +189,7 @@ def test_consistency_proofs_verify_and_any_flipped_bit_is_rejected(data: st.Data
         merkle.verify_consistency(size1, size2, material[0], material[1], material[2:])
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=2, max_value=200), st.data())
 def test_a_proof_for_one_index_fails_for_another(size: int, data: st.DataObject) -> None:
     leaves = _leaves(size)

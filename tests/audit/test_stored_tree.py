@@ -25,6 +25,10 @@ def test_stored_proofs_match_the_leaves_at_every_size(key_worker: Actor) -> None
     ]
     memory = merkle.LeafList(leaves)
     assert TreeNode.objects.count() == SIZE - SIZE.bit_count()  # one node per merge
+    for node in TreeNode.objects.all():
+        level, index = node.position
+        assert TreeNode.key_for(level, index) == node.key
+        assert bytes(node.hash) == memory.perfect(level, index)
     rng = random.Random(1)
     for size in range(1, SIZE + 1):
         assert services.tree_root(size) == merkle.root(size, memory)

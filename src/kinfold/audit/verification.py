@@ -213,7 +213,7 @@ def _stream_entries(
                 seq,
             )
             raise _FirstProblemError
-        if subjects.take(seq) != list(fields.subjects):  # both sorted in Python's order
+        if subjects.take(seq) != fields.subjects:  # both sorted in Python's order
             _problem(report, f"entry {seq}: its subject index rows differ from its subjects", seq)
             raise _FirstProblemError
         for level, index, value in frontier.append(leaf):
@@ -331,12 +331,19 @@ class _Merge:
             self._head = next(self._rows, None)
         return head
 
-    def take(self, seq: int) -> list[str]:
+    def take(self, seq: int) -> tuple[str, ...]:
         """The subjects of entry `seq`; rows for an earlier entry are reported as a mismatch."""
+        head = self._head
+        if head is None or head[0] > seq:
+            return ()  # most entries' subjects are checked by this one comparison
         found: list[str] = []
-        while self._head is not None and int(self._head[0]) <= seq:
-            if int(self._head[0]) < seq:
-                return [*found, "<row for an earlier entry>"]
-            found.append(str(self._head[1]))
-            self._head = next(self._rows, None)
-        return sorted(found)  # the database's collation may order them differently
+        rows = self._rows
+        while head is not None and head[0] <= seq:
+            if head[0] < seq:
+                found.append("<row for an earlier entry>")
+            else:
+                found.append(head[1])
+            head = next(rows, None)
+        self._head = head
+        found.sort()  # the database's collation may order them differently
+        return tuple(found)
