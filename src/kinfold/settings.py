@@ -214,3 +214,11 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("kinfold.web.middleware.SecurityHeadersMiddleware") + 1,
     "kinfold.evaluation.middleware.PublishingGuardMiddleware",
 )
+# The council's own published contact points, which public pages may show (comma-separated).
+KINFOLD_PUBLISHED_CONTACTS = tuple(
+    c.strip()
+    for c in os.environ.get(
+        "KINFOLD_PUBLISHED_CONTACTS", "dpo@example.org,accessibility@example.org"
+    ).split(",")
+    if c.strip()
+)
