@@ -46,14 +46,17 @@ def test_what_we_hold_shows_the_family_its_own_data(
 ) -> None:
     page = portal_client.get("/portal/what-we-hold/").content.decode()
     assert "As Northfield Borough Council holds them" in page
-    assert "Robin" in page and "robin.example@example.org" in page  # the holder's own identity
+    assert "Robin" in page
+    assert "robin.example@example.org" in page
     assert "Your child: Sky Example" in page
     assert "School attendance: 81%" in page
     assert "From Northfield NHS Trust" in page
     assert "Details: 1 record, kept sealed" in page
-    assert "Casey" not in page and "Hidden" not in page
+    assert "Casey" not in page
+    assert "Hidden" not in page
     viewed = AuditEntry.objects.filter(event="family:portal:viewed").order_by("-seq").first()
-    assert viewed is not None and viewed.actor_kind == "family"
+    assert viewed is not None
+    assert viewed.actor_kind == "family"
 
 
 def test_changing_ids_reaches_nothing_of_another_family(
@@ -65,7 +68,8 @@ def test_changing_ids_reaches_nothing_of_another_family(
     response = portal_client.get(f"/portal/consents/{other_consent.record_id}/withdraw/")
     assert response.status_code == 404
     denial = last_denial()
-    assert denial.actor_kind == "family" and denial.actor_id == parent.pid
+    assert denial.actor_kind == "family"
+    assert denial.actor_id == parent.pid
     assert denial.resource.startswith("portal:consent:")
 
     response = portal_client.post(f"/portal/consents/{other_consent.record_id}/withdraw/")
