@@ -1,0 +1,419 @@
+"""A framework's rules applied to arrays of household members and flags. No Django, no database.
+
+Identification runs on a 250,000-resident borough, so everything here is set-based (numpy over
+whole quarters), never a loop over persons. `kinfold.programme.identification` loads the arrays
+from the database and writes the results; this module only computes, so it can be tested (and
+checked with Hypothesis) without a database.
+
+Vocabulary: a *group* is one quarter's family as formed from household data (a household with its
+dependent children, plus parents living elsewhere); a *family* is what a group becomes in the
+database once identified, keeping its id from quarter to quarter while it continues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kinfold.programme.frameworks import FamilyRule, Framework, IndicatorRule
+from kinfold.quarters import Quarter
+
+I64 = NDArray[np.int64]
+I8 = NDArray[np.int8]
+F64 = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+
+ADULT, CHILD, PARENT_ELSEWHERE = 0, 1, 2
+ROLE_NAMES = ("adult", "child", "parent_elsewhere")
+_EMPTY = np.zeros(0, np.int64)
+
+
+def age_at(quarter: Quarter, year_of_birth: I64) -> I64:
+    """Best estimate of age at the end of `quarter` from the year of birth alone.
+
+    Someone born in year Y is Y-years old by the end of a quarter if their birthday has passed:
+    more likely than not by the end of Q3, less likely by the end of Q2. An unknown year (0)
+    reads as an adult.
+    """
+    before_birthday = 1 if quarter.number <= 2 else 0
+    age = quarter.year - year_of_birth - before_birthday
+    return np.where(year_of_birth > 0, age, 200).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Residents:
+    """Who lived in which household in one quarter (one row per person)."""
+
+    quarter: Quarter
+    person: I64
+    household: I64
+
+
+@dataclass(frozen=True)
+class Persons:
+    """Years of birth by person id, for ages (sorted by id)."""
+
+    ids: I64
+    year_of_birth: I64
+
+    @classmethod
+    def of(cls, ids: Sequence[int] | I64, years: Sequence[int] | I64) -> Persons:
+        ids_array = np.asarray(ids, np.int64)
+        order = np.argsort(ids_array, kind="stable")
+        return cls(ids_array[order], np.asarray(years, np.int64)[order])
+
+    def years(self, person: I64) -> I64:
+        if len(self.ids) == 0:
+            return np.zeros(len(person), np.int64)
+        pos = np.clip(np.searchsorted(self.ids, person), 0, len(self.ids) - 1)
+        found = self.ids[pos] == person
+        return np.where(found, self.year_of_birth[pos], 0)
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Indicator flags: one row per flag, with the quarter index each falls in."""
+
+    person: I64
+    code: I64  # index into `codes`
+    quarter: I64  # Quarter.index
+    value: F64  # NaN where the flag has no value
+    organisation: I64
+    category: I64
+    day: I64  # date.toordinal()
+    row: I64  # the Indicator's primary key
+    codes: tuple[str, ...]
+
+    @classmethod
+    def empty(cls, codes: tuple[str, ...] = ()) -> Flags:
+        return cls(_EMPTY, _EMPTY, _EMPTY, np.zeros(0), _EMPTY, _EMPTY, _EMPTY, _EMPTY, codes)
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+    def code_index(self, code: str) -> int:
+        return self.codes.index(code) if code in self.codes else -1
+
+
+@dataclass(frozen=True)
+class Groups:
+    """One quarter's families as formed from household data: member pairs by group."""
+
+    quarter: Quarter
+    keys: I64  # each group's household id, sorted
+    person: I64  # member pairs: person, group index, role
+    group: I64
+    role: I8
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def core(self) -> tuple[I64, I64, I8]:
+        """Pairs of household members (not parents living elsewhere), sorted by person."""
+        keep = self.role != PARENT_ELSEWHERE
+        order = np.argsort(self.person[keep], kind="stable")
+        return self.person[keep][order], self.group[keep][order], self.role[keep][order]
+
+    def members(self, index: int) -> list[tuple[int, int]]:
+        """(person, role) of one group, sorted."""
+        rows = np.flatnonzero(self.group == index)
+        return sorted(zip(self.person[rows].tolist(), self.role[rows].tolist(), strict=True))
+
+
+def dependent(
+    rule: FamilyRule, quarter: Quarter, person: I64, persons: Persons, in_education: I64
+) -> Mask:
+    """Dependent children: under `child_under`, or under `in_education_under` and in education."""
+    age = age_at(quarter, persons.years(person))
+    educated = np.isin(person, in_education)
+    return (age < rule.child_under) | ((age < rule.in_education_under) & educated)
+
+
+def form_groups(
+    residents: Residents,
+    persons: Persons,
+    in_education: I64,
+    parent_links: tuple[I64, I64],
+    rule: FamilyRule,
+) -> Groups:
+    """A quarter's families: each household with a dependent child is one, with all its members;
+    a parent whom partner data names as a child's parent and who lives in another household in
+    the borough joins the child's family (one family only: the one with the lowest household id).
+    """
+    quarter = residents.quarter
+    is_child = dependent(rule, quarter, residents.person, persons, in_education)
+    keys = np.unique(residents.household[is_child])
+    in_family = np.isin(residents.household, keys)
+    person = residents.person[in_family]
+    group = np.searchsorted(keys, residents.household[in_family]).astype(np.int64)
+    role = np.where(is_child[in_family], CHILD, ADULT).astype(np.int8)
+    away_person, away_group = _parents_elsewhere(residents, keys, person, group, role, parent_links)
+    return Groups(
+        quarter=quarter,
+        keys=keys,
+        person=np.concatenate([person, away_person]),
+        group=np.concatenate([group, away_group]),
+        role=np.concatenate([role, np.full(len(away_person), PARENT_ELSEWHERE, np.int8)]),
+    )
+
+
+def _parents_elsewhere(
+    residents: Residents, keys: I64, person: I64, group: I64, role: I8, links: tuple[I64, I64]
+) -> tuple[I64, I64]:
+    child, parent = links
+    if len(child) == 0 or len(person) == 0:
+        return _EMPTY, _EMPTY
+    # The child's family (children only), and where the parent lives this quarter.
+    kids = role == CHILD
+    kid_order = np.argsort(person[kids], kind="stable")
+    kid_person, kid_group = person[kids][kid_order], group[kids][kid_order]
+    pos = np.clip(np.searchsorted(kid_person, child), 0, max(len(kid_person) - 1, 0))
+    has_family = (len(kid_person) > 0) & (kid_person[pos] == child)
+    child_group = np.where(has_family, kid_group[pos], -1)
+    res_order = np.argsort(residents.person, kind="stable")
+    res_person, res_household = residents.person[res_order], residents.household[res_order]
+    ppos = np.clip(np.searchsorted(res_person, parent), 0, max(len(res_person) - 1, 0))
+    resident = (len(res_person) > 0) & (res_person[ppos] == parent)
+    parent_household = np.where(resident, res_household[ppos], -1)
+    apart = has_family & resident & (parent_household != keys[np.maximum(child_group, 0)])
+    if not apart.any():
+        return _EMPTY, _EMPTY
+    pairs = np.unique(np.stack([parent[apart], child_group[apart]], axis=1), axis=0)
+    # np.unique sorts by parent then group: the first row of each parent has its lowest group.
+    first = np.concatenate([[True], pairs[1:, 0] != pairs[:-1, 0]])
+    return pairs[first, 0].astype(np.int64), pairs[first, 1].astype(np.int64)
+
+
+def match_groups(previous: Groups, current: Groups) -> I64:
+    """For each current group, the previous quarter's group it continues, or -1.
+
+    A group continues an earlier one when they share at least one person who was an adult in
+    the earlier one; where several could, the pairs sharing most household members are matched
+    first, one to one (ties: lower household ids first). A child moving to the other parent's
+    home therefore starts a new family; a whole household moving house keeps its family.
+    """
+    cur_person, cur_group, _ = current.core()
+    prev_person, prev_group, prev_role = previous.core()
+    found = np.full(len(current), -1, np.int64)
+    if len(cur_person) == 0 or len(prev_person) == 0:
+        return found
+    pos = np.clip(np.searchsorted(prev_person, cur_person), 0, len(prev_person) - 1)
+    shared = prev_person[pos] == cur_person
+    if not shared.any():
+        return found
+    pair_cur, pair_prev = cur_group[shared], prev_group[pos][shared]
+    was_adult = (prev_role[pos][shared] == ADULT).astype(np.int64)
+    key = pair_cur * (len(previous) + 1) + pair_prev
+    unique, inverse = np.unique(key, return_inverse=True)
+    count = np.bincount(inverse)
+    adults = np.bincount(inverse, weights=was_adult)
+    cur_of, prev_of = unique // (len(previous) + 1), unique % (len(previous) + 1)
+    eligible = adults > 0
+    order = np.lexsort(
+        (current.keys[cur_of[eligible]], previous.keys[prev_of[eligible]], -count[eligible])
+    )
+    taken_prev: set[int] = set()
+    for c, p in zip(
+        cur_of[eligible][order].tolist(), prev_of[eligible][order].tolist(), strict=True
+    ):
+        if found[c] < 0 and p not in taken_prev:
+            found[c] = p
+            taken_prev.add(p)
+    return found
+
+
+# ---------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Qualifying flags in one quarter: which group, which problem, which flag, whose."""
+
+    group: I64
+    problem: I64
+    flag: I64  # index into Flags
+    person: I64
+
+    @classmethod
+    def empty(cls) -> Hits:
+        return cls(_EMPTY, _EMPTY, _EMPTY, _EMPTY)
+
+
+def _expand(groups: Groups, flag_rows: I64, flags: Flags) -> tuple[I64, I64, I8]:
+    """Join flags to member pairs on person: (flag row, group, role) for each membership."""
+    order = np.argsort(groups.person, kind="stable")
+    pair_person, pair_group, pair_role = (
+        groups.person[order],
+        groups.group[order],
+        groups.role[order],
+    )
+    who = flags.person[flag_rows]
+    left = np.searchsorted(pair_person, who, side="left")
+    right = np.searchsorted(pair_person, who, side="right")
+    counts = right - left
+    if not counts.any():
+        return _EMPTY, _EMPTY, np.zeros(0, np.int8)
+    rows = np.repeat(flag_rows, counts)
+    starts = np.repeat(left, counts)
+    offsets = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    at = starts + offsets
+    return rows, pair_group[at], pair_role[at]
+
+
+def _means(flags: Flags, code: int, quarters: int) -> F64:
+    """Each flag's value replaced by the mean of its person's values of that code over
+    `quarters` quarters ending with the flag's own (one value per person and quarter)."""
+    rows = np.flatnonzero((flags.code == code) & ~np.isnan(flags.value))
+    result = np.full(len(flags.person), np.nan)
+    by_person: dict[int, dict[int, list[float]]] = {}
+    for r in rows.tolist():
+        by_person.setdefault(int(flags.person[r]), {}).setdefault(int(flags.quarter[r]), []).append(
+            float(flags.value[r])
+        )
+    for r in rows.tolist():
+        seen = by_person[int(flags.person[r])]
+        q = int(flags.quarter[r])
+        values = [np.mean(seen[k]) for k in range(q - quarters + 1, q + 1) if k in seen]
+        result[r] = float(np.mean(values))
+    return result
+
+
+def _rule_mask(rule: IndicatorRule, flags: Flags, organisations: dict[str, int]) -> Mask:
+    code = flags.code_index(rule.code)
+    mask = flags.code == code
+    if rule.organisation:
+        mask &= flags.organisation == organisations.get(rule.organisation, -1)
+    if rule.has_threshold:
+        values = _means(flags, code, rule.mean_quarters) if rule.mean_quarters > 1 else flags.value
+        with np.errstate(invalid="ignore"):
+            ok = ~np.isnan(values)
+            if rule.below is not None:
+                ok &= values < rule.below
+            if rule.at_least is not None:
+                ok &= values >= rule.at_least
+        mask &= ok
+    return np.asarray(mask, dtype=bool)
+
+
+@dataclass
+class Evaluator:
+    """A framework's indicator rules, ready to apply quarter by quarter to the same flags."""
+
+    framework: Framework
+    flags: Flags
+    persons: Persons
+    organisations: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._masks = [
+            [_rule_mask(r, self.flags, self.organisations) for r in p.indicators]
+            for p in self.framework.problems
+        ]
+
+    def hits(self, groups: Groups) -> Hits:
+        """Every flag in the groups' quarter that evidences a problem for a group it is in."""
+        in_quarter = np.flatnonzero(self.flags.quarter == groups.quarter.index)
+        any_rule = np.zeros(len(self.flags.person), bool)
+        for masks in self._masks:
+            for mask in masks:
+                any_rule |= mask
+        rows, group, role = _expand(groups, in_quarter[any_rule[in_quarter]], self.flags)
+        if len(rows) == 0:
+            return Hits.empty()
+        age = age_at(groups.quarter, self.persons.years(self.flags.person[rows]))
+        found: list[tuple[I64, I64, I64]] = []
+        for p, problem in enumerate(self.framework.problems):
+            take = np.zeros(len(rows), bool)
+            for rule, mask in zip(problem.indicators, self._masks[p], strict=True):
+                ok = mask[rows].copy()
+                if rule.who == "child":
+                    ok &= role == CHILD
+                elif rule.who == "adult":
+                    ok &= role != CHILD
+                if rule.age_under is not None:
+                    ok &= age < rule.age_under
+                if rule.age_from is not None:
+                    ok &= age >= rule.age_from
+                take |= ok
+            found.append((group[take], np.full(int(take.sum()), p, np.int64), rows[take]))
+        group_all = np.concatenate([f[0] for f in found])
+        problem_all = np.concatenate([f[1] for f in found])
+        flag_all = np.concatenate([f[2] for f in found])
+        return Hits(group_all, problem_all, flag_all, self.flags.person[flag_all])
+
+
+def ancestry(links: Sequence[I64], size: int) -> list[I64]:
+    """For each group of the latest quarter, its group k quarters earlier (or -1), k = 0, 1, …
+
+    `links[k]` maps groups of quarter Q-k to the groups of Q-k-1 they continue.
+    """
+    chain = [np.arange(size, dtype=np.int64)]
+    for link in links:
+        previous = chain[-1]
+        alive = previous >= 0
+        step = np.full(len(previous), -1, np.int64)
+        step[alive] = link[previous[alive]]
+        chain.append(step)
+    return chain
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Groups of the run's quarter meeting the framework, with the flags behind each problem."""
+
+    groups: I64  # eligible group indexes at the quarter
+    problems: dict[int, tuple[int, ...]]  # group → problem indexes met
+    evidence: dict[int, list[tuple[int, int, int]]]  # group → (problem, flag row, quarters ago)
+
+
+def eligibility(
+    framework: Framework, hits_by_age: Sequence[Hits], chain: Sequence[I64]
+) -> Eligibility:
+    """Count distinct problems over the look-back window along each group's ancestry.
+
+    `hits_by_age[k]` are the hits of quarter Q-k, for the groups of that quarter; `chain[k]` maps
+    each group at Q to its ancestor at Q-k. A problem counts in a quarter only for the family as it
+    was then (the members at that quarter), and only over quarters the family existed.
+    """
+    size = len(chain[0])
+    g_all, p_all, f_all, k_all = [], [], [], []
+    for k in range(min(framework.lookback_quarters, len(hits_by_age), len(chain))):
+        hits = hits_by_age[k]
+        if len(hits.group) == 0:
+            continue
+        inverse = np.full(int(max(hits.group.max(), chain[k].max(initial=-1))) + 1, -1, np.int64)
+        alive = chain[k] >= 0
+        inverse[chain[k][alive]] = np.flatnonzero(alive)
+        at_q = inverse[hits.group]
+        keep = at_q >= 0
+        g_all.append(at_q[keep])
+        p_all.append(hits.problem[keep])
+        f_all.append(hits.flag[keep])
+        k_all.append(np.full(int(keep.sum()), k, np.int64))
+    if not g_all:
+        return Eligibility(_EMPTY, {}, {})
+    group = np.concatenate(g_all)
+    problem = np.concatenate(p_all)
+    pairs = np.unique(group * len(framework.problems) + problem)
+    counts = np.bincount(pairs // len(framework.problems), minlength=size)
+    eligible = np.flatnonzero(counts >= framework.problems_at_least)
+    met: dict[int, tuple[int, ...]] = {int(g): () for g in eligible.tolist()}
+    for pair in pairs.tolist():
+        g = pair // len(framework.problems)
+        if g in met:
+            met[g] = (*met[g], pair % len(framework.problems))
+    chosen = np.isin(group, eligible)
+    evidence: dict[int, list[tuple[int, int, int]]] = {g: [] for g in met}
+    flag, ago = np.concatenate(f_all), np.concatenate(k_all)
+    for g, p, f, k in zip(
+        group[chosen].tolist(),
+        problem[chosen].tolist(),
+        flag[chosen].tolist(),
+        ago[chosen].tolist(),
+        strict=True,
+    ):
+        evidence[g].append((p, f, k))
+    return Eligibility(eligible, met, evidence)
