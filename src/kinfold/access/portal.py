@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.apps import apps
 from django.utils import timezone
 
 from kinfold.access.facts import is_assigned
@@ -256,11 +257,44 @@ def names(user: PortalUser) -> dict[str, str]:
 class HistoryPage:
     entries: list[AuditEntry]
     next_before: int | None
+    override_reasons: dict[str, str] = field(default_factory=dict)  # override id → its reason
 
 
-def _shown(entry: AuditEntry, sc: Scope, own: str) -> bool:
+def _override_model() -> Any:
+    """The consent part's Override model, when it has one (read, never written, here)."""
+    try:
+        return apps.get_model("consent", "Override")
+    except LookupError:
+        return None
+
+
+def withheld_overrides() -> set[str]:
+    """Overrides the family must not be told of (a recorded risk): entries based on them are
+    left out of the portal altogether, since even "someone looked" could tell."""
+    model = _override_model()
+    if model is None:
+        return set()
+    return {
+        str(i)
+        for i in model.objects.filter(tell_family=False).values_list("override_id", flat=True)
+    }
+
+
+def override_reasons(entries: Iterable[AuditEntry]) -> dict[str, str]:
+    """The stated reason (justification) of each override the entries are based on."""
+    model = _override_model()
+    ids = {e.basis.partition(":")[2] for e in entries if e.basis.startswith("override:")}
+    if model is None or not ids:
+        return {}
+    rows = model.objects.filter(override_id__in=ids, tell_family=True)
+    return {str(o): str(j) for o, j in rows.values_list("override_id", "justification")}
+
+
+def _shown(entry: AuditEntry, sc: Scope, own: str, withheld: set[str] | None = None) -> bool:
     if entry.actor_kind == "family" and entry.actor_id == own:
         return False  # their own visits to the portal
+    if withheld and entry.basis.startswith("override:") and entry.basis[9:] in withheld:
+        return False
     subjects = set(entry.subject_ids)
     persons = {s for s in subjects if s.startswith("P")}
     if persons:
@@ -274,28 +308,31 @@ def history(user: PortalUser, before: int | None = None, limit: int = 25) -> His
     An entry about another adult in the family (their consent, their record) is not shown.
     """
     sc = scope(user)
+    withheld = withheld_overrides()
     shown: list[AuditEntry] = []
     cursor = before
     while len(shown) < limit:
         page = audit.entries_about(sc.pids | sc.fids, before=cursor, limit=200)
         for entry in page.entries:
-            if _shown(entry, sc, user.pid):
+            if _shown(entry, sc, user.pid, withheld):
                 shown.append(entry)
                 if len(shown) == limit:
                     break
         cursor = page.next_before
         if cursor is None:
             break
-    more = len(shown) == limit and (cursor is not None or _older_exists(sc, user, shown))
+    more = len(shown) == limit and (cursor is not None or _older_exists(sc, user, shown, withheld))
     _viewed(user, "access-history", sc, {"before": before})
-    return HistoryPage(shown, int(shown[-1].seq) if more and shown else None)
+    return HistoryPage(
+        shown, int(shown[-1].seq) if more and shown else None, override_reasons(shown)
+    )
 
 
-def _older_exists(sc: Scope, user: PortalUser, shown: list[AuditEntry]) -> bool:
+def _older_exists(sc: Scope, user: PortalUser, shown: list[AuditEntry], withheld: set[str]) -> bool:
     if not shown:
         return False
     older = audit.entries_about(sc.pids | sc.fids, before=int(shown[-1].seq), limit=200)
-    return any(_shown(e, sc, user.pid) for e in older.entries)
+    return any(_shown(e, sc, user.pid, withheld) for e in older.entries)
 
 
 def proof(user: PortalUser, seq: int) -> dict[str, Any]:
@@ -305,7 +342,8 @@ def proof(user: PortalUser, seq: int) -> dict[str, Any]:
         entry = audit.entry(seq)
     except AuditError:
         raise refuse(user, f"proof:{seq}") from None
-    if not _shown(entry, sc, "") or (entry.actor_kind == "family" and entry.actor_id == user.pid):
+    visible = _shown(entry, sc, user.pid, withheld_overrides())
+    if not visible:
         raise refuse(user, f"proof:{seq}")
     try:
         document = proofs.inclusion_json(seq)

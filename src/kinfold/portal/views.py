@@ -136,7 +136,9 @@ def history(request: HttpRequest, user: access.PortalUser) -> HttpResponse:
         before = None
     page = access.history(user, before=before)
     latest = checkpoints.latest()
-    rows = presenters.history_rows(page.entries, int(latest.tree_size) if latest else 0)
+    rows = presenters.history_rows(
+        page.entries, int(latest.tree_size) if latest else 0, page.override_reasons
+    )
     return render(request, "portal/history.html", {"rows": rows, "older": page.next_before})
 
 

@@ -206,8 +206,9 @@ def overrides_near_expiry(now: datetime | None = None) -> list[Finding]:
             if state:
                 rows = rows.filter(**{state: "approved"})
             for row in rows:
-                ends = getattr(row, end)
-                found.append(_override_finding(str(getattr(row, "pk", "")), ends, []))
+                name = f"override:{getattr(row, 'override_id', row.pk)}"
+                seqs = AuditEntry.objects.filter(resource=name).values_list("seq", flat=True)
+                found.append(_override_finding(name, getattr(row, end), [int(s) for s in seqs]))
         return found
     approved = AuditEntry.objects.filter(event="override:approved").order_by("seq")
     closed = set(
@@ -216,7 +217,8 @@ def overrides_near_expiry(now: datetime | None = None) -> list[Finding]:
         ).values_list("resource", flat=True)
     )
     for entry in approved:
-        raw = (entry.details or {}).get("valid_until") or (entry.details or {}).get("expires_at")
+        details = entry.details or {}
+        raw = details.get("valid_until") or details.get("expires_at") or details.get("expires")
         if not raw or entry.resource in closed:
             continue
         try:
@@ -238,7 +240,7 @@ def _override_finding(name: str, ends: datetime, entries: list[int]) -> Finding:
         when=timezone.localdate(ends),
         summary="review it: renew with a fresh approval, or let it end",
         entries=entries,
-        link=_link(event="override", subject="") if not entries else _link(event="override"),
+        link=_link(event="override"),
     )
 
 
