@@ -43,8 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = namespace.handler
         return handler(namespace)
     except KinfoldError as exc:
+        print(f"kinfold: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
+        print("kinfold: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
@@ -84,6 +86,7 @@ def _generate_keys(args: argparse.Namespace) -> int:
         KeyRing.generate().write(out)
     except FileExistsError as exc:
         raise KinfoldError("already exists; kinfold never overwrites keys", file=out) from exc
+    print(f"Wrote new keys to {out} (mode 600). Point KINFOLD_KEYS_FILE at it.")
     return 0
 
 
@@ -95,7 +98,8 @@ def _run_hub_command(args: list[str]) -> int:
 
     try:
         django.setup()
-    except ImproperlyConfigured:
+    except ImproperlyConfigured as exc:
+        print(f"kinfold: configuration error: {exc}", file=sys.stderr)
         return 3
     from django.core.management import ManagementUtility
 
@@ -108,8 +112,11 @@ def _run_hub_command(args: list[str]) -> int:
 
 def _print_overview(parser: argparse.ArgumentParser) -> None:
     parser.print_help()
-    for _name, _help_text in sorted(hub_commands().items()):
-        pass
+    print("\nhub commands (need the hub's database and keys):")
+    for name, help_text in sorted(hub_commands().items()):
+        print(f"  {name:<14}{help_text}")
+    print("  (and Django's own: migrate, check, createsuperuser, shell, …)")
+    print("\n`kinfold COMMAND --help` explains each command.")
 
 
 def hub_commands() -> dict[str, str]:
