@@ -188,6 +188,9 @@ LOGGING = {
 KINFOLD_PROGRAMME_TARGET = int(os.environ.get("KINFOLD_PROGRAMME_TARGET", "1360"))
 KINFOLD_COUNCIL_NAME = os.environ.get("KINFOLD_COUNCIL_NAME", "Northfield Borough Council")
 KINFOLD_SERVICE_NAME = os.environ.get("KINFOLD_SERVICE_NAME", "Supporting Families")
+# The audit log's name in its signed checkpoints: set it to the council's host and path before the
+# first checkpoint is published (e.g. "families.northfield.example.org/audit-log").
+KINFOLD_AUDIT_ORIGIN = os.environ.get("KINFOLD_AUDIT_ORIGIN", "")
 
 # --- family portal, rights and publishing (kinfold.portal, kinfold.rights, kinfold.evaluation) ---
 # Key-encryption epochs (kinfold.keystore): a small file OUTSIDE the database, kept with the keys
