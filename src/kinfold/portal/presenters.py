@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from kinfold.access.portal import PersonHeld
 from kinfold.agreements.models import Organisation, Purpose
@@ -74,7 +75,8 @@ def _orgs() -> dict[str, str]:
 
 
 def _purposes() -> dict[str, str]:
-    return dict(Purpose.objects.values_list("slug", "name"))
+    names = {"subject-rights": "Your rights over your information"}
+    return names | dict(Purpose.objects.values_list("slug", "name"))
 
 
 def _who(entry: AuditEntry, orgs: dict[str, str]) -> str:
@@ -180,6 +182,19 @@ FIELD_TEXT = {
 }
 
 
+def _fields(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """Identity fields in the order a person reads them, dates in words."""
+    order = list(FIELD_TEXT)
+    rows = []
+    for key in sorted(fields, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        value = fields[key]
+        if key == "dob":
+            with contextlib.suppress(ValueError):
+                value = date.fromisoformat(value).strftime("%-d %B %Y")
+        rows.append((FIELD_TEXT.get(key, key.replace("_", " ").capitalize()), value))
+    return rows
+
+
 def person_panels(held: list[PersonHeld]) -> list[PersonPanel]:
     panels = []
     for person in held:
@@ -192,10 +207,7 @@ def person_panels(held: list[PersonHeld]) -> list[PersonPanel]:
             PersonPanel(
                 pid=person.pid,
                 heading=heading,
-                names_held=[
-                    (org, [(FIELD_TEXT.get(k, k), v) for k, v in sorted(fields.items())])
-                    for org, fields in person.identities
-                ],
+                names_held=[(org, _fields(fields)) for org, fields in person.identities],
                 categories=[
                     CategoryPanel(
                         name=c.category,
