@@ -147,12 +147,14 @@ def give_consent(
     category: str,
     by: User | None = None,
     purpose: str = "service-coordination",
+    recipient: str = "northfield-council",
 ) -> ConsentRecord:
     now = timezone.now()
     record = ConsentRecord.objects.create(
         person=person,
         purpose=Purpose.objects.get(slug=purpose),
         organisation=organisation(provider),
+        recipient=organisation(recipient),
         category=DataCategory.objects.get(slug=category),
         method="written",
         notice_version="2016-01",

@@ -109,10 +109,10 @@ CASES = [
     ("analyst never sees details", {"role": "analyst", "consent": "c-1"}, False, "cannot do this"),
     ("DPO never sees family data", {"role": "dpo", "consent": "c-1"}, False, "cannot do this"),
     (
-        "partner practitioner sees nothing here",
+        "partner practitioner sees nothing without a referral",
         {"role": "partner_practitioner", "consent": "c-1"},
         False,
-        "cannot do this",
+        "no open referral",
     ),
     ("admin sees nothing", {"role": "admin", "consent": "c-1"}, False, "cannot do this"),
     (

@@ -25,7 +25,11 @@ def test_the_shipped_agreements_are_valid() -> None:
     register = load_register(REPO_AGREEMENTS)
     assert len(register.categories) == 9
     assert {a.slug for a in register.agreements} == {"northfield-supporting-families"}
-    main = register.agreements[0]
+    assert sorted((a.version, a.status) for a in register.agreements) == [
+        (1, "retired"),
+        (2, "approved"),
+    ]
+    main = next(a for a in register.agreements if a.version == 2)
     assert {p.purpose for p in main.purposes} == {
         "identification",
         "service-coordination",
@@ -71,7 +75,7 @@ CASES = [
     ),
     (
         "version not a number",
-        "version = 1",
+        "version = 2",
         'version = "one"',
         MAIN,
         "agreement.version",
@@ -96,7 +100,7 @@ CASES = [
     ),
     (
         "review date not a date",
-        "review_date = 2027-03-31",
+        "review_date = 2027-11-30",
         'review_date = "soon"',
         MAIN,
         "agreement.review_date",
@@ -135,7 +139,7 @@ def test_invalid_files_are_refused_naming_file_and_key(
 
 def test_a_duplicate_version_in_two_files_is_refused(folder: Path) -> None:
     shutil.copy(folder / MAIN, folder / "copy.toml")
-    with pytest.raises(ConfigError, match="version 1 is also in"):
+    with pytest.raises(ConfigError, match="version 2 is also in"):
         load_register(folder)
 
 

@@ -9,18 +9,21 @@ or deny — and return only what was allowed, each part with the reason it is sh
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from kinfold.access import facts
-from kinfold.access.policy import Action, Decision, Rule, evaluate
-from kinfold.agreements.models import DataCategory, Organisation
+from kinfold.access import engine, facts
+from kinfold.access.policy import Action, Decision, Rule
+from kinfold.agreements.models import Agreement, DataCategory, Organisation, Share
 from kinfold.audit import services as audit
 from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
+from kinfold.consent.models import Override, OverrideState, Referral
 from kinfold.errors import NotPermitted
 from kinfold.ingest.models import Indicator, SealedDetail
 from kinfold.ingest.sealing import open_detail
@@ -37,6 +40,16 @@ _ALLOWED_EVENTS = {
     Action.VIEW_DETAIL: Event.RECORD_DETAIL_VIEWED,
     Action.ASSIGN: Event.ACCESS_ALLOWED,
     Action.VIEW_AUDIT_LOG: Event.AUDIT_VIEWED,
+    Action.VIEW_CONSENTS: Event.ACCESS_ALLOWED,
+    Action.RECORD_CONSENT: Event.ACCESS_ALLOWED,
+    Action.PROPOSE_OVERRIDE: Event.ACCESS_ALLOWED,
+    Action.DECIDE_OVERRIDE: Event.ACCESS_ALLOWED,
+    Action.REVOKE_OVERRIDE: Event.ACCESS_ALLOWED,
+    Action.LIST_OVERRIDES: Event.ACCESS_ALLOWED,
+    Action.SEND_REFERRAL: Event.ACCESS_ALLOWED,
+    Action.LIST_REFERRALS: Event.ACCESS_ALLOWED,
+    Action.VIEW_REFERRAL: Event.REFERRAL_VIEWED,
+    Action.RESPOND_REFERRAL: Event.ACCESS_ALLOWED,
 }
 
 
@@ -52,7 +65,79 @@ def actor_for(user: User) -> Actor:
     return Actor(kind="user", id=user.username, role=user.role, organisation=user.organisation_slug)
 
 
-def check(
+# ---------------------------------------------------------------------------- the policies in force
+
+
+def policy_snapshot() -> engine.Snapshot:
+    """The compiled policies in force now: one small query, then the process's cached compile."""
+    rows = Agreement.objects.filter(status="approved").values_list(
+        "pk", "slug", "version", "policy_sha256"
+    )
+    found = sorted(rows, key=lambda r: (r[1], r[2]))
+    key = tuple((f"{slug}@v{version}", sha) for _, slug, version, sha in found)
+    return engine.cached(key, lambda: _enforced([pk for pk, *_ in found]))
+
+
+def _enforced(pks: list[int]) -> list[engine.Enforced]:
+    """Approved versions with their policy text and plain rules. A version without generated
+    policy text contributes nothing (fail closed) until `kinfold agreements load` compiles it."""
+    shares = (
+        Share.objects.filter(agreement_id__in=pks)
+        .select_related("agreement", "purpose", "provider", "recipient", "category")
+        .order_by("agreement_id", "id")
+    )
+    rules: dict[int, list[Rule]] = defaultdict(list)
+    for share in shares:
+        rules[share.agreement_id].append(facts.rule_of(share))
+    return [
+        engine.Enforced(a.label, a.policy_sha256, a.policy_text, tuple(rules[a.pk]))
+        for a in Agreement.objects.filter(pk__in=pks)
+        if a.policy_text
+    ]
+
+
+# ---------------------------------------------------------------------------- deciding and recording
+
+
+@dataclass
+class _Pending:
+    entry: audit.NewEntry
+    allowed: bool
+
+
+class AuditBatch:
+    """Audit entries for one page's decisions, written together (one append, not one each).
+
+    Nothing decided in the batch is returned to the caller before `flush` has written it; if the
+    page fails first, its denials are still written (durably) and the allowed reads, never shown,
+    are not.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[_Pending] = []
+
+    def add(self, entry: audit.NewEntry, allowed: bool) -> None:
+        self.pending.append(_Pending(entry, allowed))
+
+    def flush(self, only_denials: bool = False) -> None:
+        chosen = [p for p in self.pending if not (only_denials and p.allowed)]
+        self.pending = []
+        if chosen:
+            audit.record_many([p.entry for p in chosen], durable=any(not p.allowed for p in chosen))
+
+
+@contextmanager
+def audit_batch() -> Iterator[AuditBatch]:
+    batch = AuditBatch()
+    try:
+        yield batch
+    except BaseException:
+        batch.flush(only_denials=True)
+        raise
+    batch.flush()
+
+
+def decide(
     user: User,
     action: Action,
     purpose: str,
@@ -61,9 +146,13 @@ def check(
     person: Person | None = None,
     provider: str = "",
     category: str = "",
-    rules: tuple[Rule, ...] | None = None,
-) -> Decision:
-    """Decide `user` doing `action` for `purpose`, and write the audit entry either way."""
+    override_record: Override | None = None,
+    referral: Referral | None = None,
+    snapshot: engine.Snapshot | None = None,
+    assigned: bool | None = None,
+) -> tuple[Decision, audit.NewEntry]:
+    """Decide without recording: the decision and the audit entry that must be written for it."""
+    snapshot = snapshot or policy_snapshot()
     request = facts.gather(
         user,
         action,
@@ -72,25 +161,83 @@ def check(
         person=person,
         provider=provider,
         category=category,
-        rules=rules,
+        rules=snapshot.rules,
+        override_record=override_record,
+        referral=referral,
+        assigned=assigned,
     )
-    decision = evaluate(request)
+    decision, disagreement = engine.decide(snapshot, request)
+    if referral is not None:
+        family = referral.family
+    if override_record is not None:
+        family = override_record.family
     subjects = [
         s.pid if isinstance(s, Person) else s.fid for s in (family, person) if s is not None
     ]
     resource = ":".join(p for p in (action.value.split(":")[0], provider, category) if p)
-    audit.record(
+    if referral is not None:
+        resource = f"referral:{referral.referral_id}"
+    elif override_record is not None:
+        resource = f"override:{override_record.override_id}"
+    details: dict[str, object] = {
+        "action": action.value,
+        "agreement": decision.agreement,
+        "policies": list(decision.policies),
+    }
+    if disagreement:
+        details["disagreement"] = True
+    entry = audit.NewEntry(
         actor_for(user),
         _ALLOWED_EVENTS[action] if decision.allowed else Event.ACCESS_DENIED,
-        durable=not decision.allowed,
         resource=resource,
         subjects=subjects,
         purpose=purpose,
         decision="allow" if decision.allowed else "deny",
-        reason=decision.reason,
+        reason=decision.reason[:500],
         basis=decision.basis,
-        details={"action": action.value, "agreement": decision.agreement},
+        details=details,
     )
+    return decision, entry
+
+
+def check(
+    user: User,
+    action: Action,
+    purpose: str,
+    *,
+    batch: AuditBatch | None = None,
+    family: Family | None = None,
+    person: Person | None = None,
+    provider: str = "",
+    category: str = "",
+    override_record: Override | None = None,
+    referral: Referral | None = None,
+    snapshot: engine.Snapshot | None = None,
+    assigned: bool | None = None,
+) -> Decision:
+    """Decide `user` doing `action` for `purpose`, and write the audit entry either way.
+
+    The entry names the agreement version and the Cedar policies that determined the decision.
+    With `batch`, the entry is written when the batch is flushed (a page's decisions together);
+    without, at once, and a denial durably (it survives whatever the caller does next).
+    """
+    decision, entry = decide(
+        user,
+        action,
+        purpose,
+        family=family,
+        person=person,
+        provider=provider,
+        category=category,
+        override_record=override_record,
+        referral=referral,
+        snapshot=snapshot,
+        assigned=assigned,
+    )
+    if batch is not None:
+        batch.add(entry, decision.allowed)
+    else:
+        audit.record_many([entry], durable=not decision.allowed)
     return decision
 
 
@@ -179,6 +326,24 @@ class DetailView:
 
 
 @dataclass
+class PersonDetails:
+    """One person's details in one source: shown, or withheld with the decision saying why.
+
+    This is the field-level minimisation: each person's details in each category from each
+    partner are decided on their own (consent is each person's own), and a page shows exactly
+    `details` (empty when withheld) with `decision.reason` beside it.
+    """
+
+    pid: str
+    decision: Decision
+    details: list[DetailView] = field(default_factory=list)
+
+    @property
+    def shown(self) -> bool:
+        return self.decision.allowed
+
+
+@dataclass
 class SourceView:
     """What one organisation holds about this family in one category, with the decisions."""
 
@@ -186,8 +351,9 @@ class SourceView:
     provider: Organisation
     flags_decision: Decision
     flags: list[FlagView] = field(default_factory=list)
-    details_decision: Decision | None = None
+    details_decision: Decision | None = None  # the most permissive of `people`'s decisions
     details: list[DetailView] = field(default_factory=list)
+    people: list[PersonDetails] = field(default_factory=list)
 
 
 @dataclass
@@ -201,12 +367,16 @@ class FamilyView:
     key_worker: str
 
 
-def _family(fid: str, user: User, purpose: str) -> Family:
+def find_family(fid: str, user: User, purpose: str) -> Family:
+    """Family `fid`, or NotFound after recording the attempt (ids guessed or changed)."""
     family = Family.objects.filter(fid=fid).first()
     if family is None:
         audit_actor_denied_lookup(user, f"family:{fid[:32]}", purpose)
         raise NotFound(fid)
     return family
+
+
+_family = find_family
 
 
 def _members(family: Family) -> list[tuple[Person, str]]:
@@ -224,32 +394,101 @@ def _members(family: Family) -> list[tuple[Person, str]]:
     return [(row.person, row.get_role_display()) for row in rows]
 
 
+@dataclass
+class _Page:
+    """What every decision on one family page shares: who, the policies, the audit batch."""
+
+    user: User
+    family: Family
+    purpose: str
+    snapshot: engine.Snapshot
+    assigned: bool
+    batch: AuditBatch
+    override_purposes: tuple[str, ...] = ()
+
+    def check(
+        self, action: Action, purpose: str | None = None, provider: str = "", category: str = ""
+    ) -> Decision:
+        return check(
+            self.user,
+            action,
+            purpose or self.purpose,
+            batch=self.batch,
+            family=self.family,
+            provider=provider,
+            category=category,
+            snapshot=self.snapshot,
+            assigned=self.assigned,
+        )
+
+    def decide(
+        self, action: Action, purpose: str, person: Person, provider: str, category: str
+    ) -> tuple[Decision, audit.NewEntry]:
+        return decide(
+            self.user,
+            action,
+            purpose,
+            family=self.family,
+            person=person,
+            provider=provider,
+            category=category,
+            snapshot=self.snapshot,
+            assigned=self.assigned,
+        )
+
+
+def _open_page(user: User, fid: str, purpose: str) -> tuple[_Page, Decision]:
+    family = _family(fid, user, purpose)
+    snapshot = policy_snapshot()
+    assigned = user.role == "key_worker" and facts.is_assigned(user, family=family)
+    decision = require(
+        user, Action.VIEW_FAMILY, purpose, family=family, snapshot=snapshot, assigned=assigned
+    )
+    return _Page(user, family, purpose, snapshot, assigned, AuditBatch()), decision
+
+
 def family_view(user: User, fid: str, purpose: str) -> FamilyView:
     """Everything `user` may see of family `fid` for `purpose`, each part decided and audited.
 
     Raises NotFound for an unknown family and NotPermitted when the family itself is not theirs.
+    Details withheld for `purpose` are shown under an approved override's purpose (safeguarding)
+    when one covers them, and then say so.
     """
-    family = _family(fid, user, purpose)
-    rules = facts.current_rules(user.organisation_id)
-    decision = require(user, Action.VIEW_FAMILY, purpose, family=family, rules=rules)
-    members = _members(family)
-    contact = check(user, Action.VIEW_CONTACT, purpose, family=family, rules=rules)
-    views = [MemberView(p.pid, role, p.year_of_birth) for p, role in members]
-    if contact.allowed:
-        for view, (person, _) in zip(views, members, strict=True):
-            view.identity = _latest_identity(person)
+    page, decision = _open_page(user, fid, purpose)
+    page.override_purposes = _override_purposes(page.family, purpose)
+    with audit_batch() as page.batch:
+        members = _members(page.family)
+        contact = page.check(Action.VIEW_CONTACT)
+        views = [MemberView(p.pid, role, p.year_of_birth) for p, role in members]
+        if contact.allowed:
+            for view, (person, _) in zip(views, members, strict=True):
+                view.identity = _latest_identity(person)
+        sources = _sources(page, [p for p, _ in members])
     assignment = (
-        Assignment.objects.current().filter(family=family).select_related("key_worker").first()
+        Assignment.objects.current().filter(family=page.family).select_related("key_worker").first()
     )
     return FamilyView(
-        fid=family.fid,
+        fid=page.family.fid,
         purpose=purpose,
         decision=decision,
         members=views,
         contact_decision=contact,
-        sources=_sources(user, family, [p for p, _ in members], purpose, rules),
+        sources=sources,
         key_worker=assignment.key_worker.display_name if assignment else "",
     )
+
+
+def _override_purposes(family: Family, purpose: str) -> tuple[str, ...]:
+    """Purposes of this family's approved, unexpired overrides, other than the page's own."""
+    found = (
+        Override.objects.filter(
+            family=family, state=OverrideState.APPROVED, expires_at__gt=timezone.now()
+        )
+        .exclude(purpose__slug=purpose)
+        .values_list("purpose__slug", flat=True)
+        .distinct()
+    )
+    return tuple(sorted(set(found)))
 
 
 def _latest_identity(person: Person) -> dict[str, str] | None:
@@ -266,9 +505,7 @@ def _latest_identity(person: Person) -> dict[str, str] | None:
         return None
 
 
-def _sources(
-    user: User, family: Family, persons: list[Person], purpose: str, rules: tuple[Rule, ...]
-) -> list[SourceView]:
+def _sources(page: _Page, persons: list[Person]) -> list[SourceView]:
     by_source: dict[tuple[int, int], list[Indicator]] = defaultdict(list)
     indicators = (
         Indicator.objects.filter(person__in=persons)
@@ -284,34 +521,28 @@ def _sources(
         category, provider = items[0].category, items[0].organisation
         # Flags are what the family was identified by: they are shared for identification,
         # whatever the viewer's own purpose; the details behind them follow the viewer's purpose.
-        flags = check(
-            user,
-            Action.VIEW_FLAGS,
-            FLAGS_PURPOSE,
-            family=family,
-            provider=provider.slug,
-            category=category.slug,
-            rules=rules,
+        flags = page.check(
+            Action.VIEW_FLAGS, FLAGS_PURPOSE, provider=provider.slug, category=category.slug
         )
         source = SourceView(category=category, provider=provider, flags_decision=flags)
         if flags.allowed:
             source.flags = [FlagView(i.person.pid, i.code, i.date, i.value) for i in items]
-        source.details_decision, source.details = _details(
-            user, family, persons, purpose, rules, category, provider
-        )
+        source.people = _details(page, persons, category, provider)
+        source.details = [d for p in source.people for d in p.details]
+        source.details_decision = _summary(source.people)
         sources.append(source)
     return sources
 
 
+def _summary(people: list[PersonDetails]) -> Decision:
+    if not people:
+        return Decision(False, "this organisation shared no details in this category")
+    return next((p.decision for p in people if p.decision.allowed), people[0].decision)
+
+
 def _details(
-    user: User,
-    family: Family,
-    persons: list[Person],
-    purpose: str,
-    rules: tuple[Rule, ...],
-    category: DataCategory,
-    provider: Organisation,
-) -> tuple[Decision, list[DetailView]]:
+    page: _Page, persons: list[Person], category: DataCategory, provider: Organisation
+) -> list[PersonDetails]:
     """Details are decided person by person: consent is each person's own."""
     details = (
         SealedDetail.objects.filter(
@@ -323,32 +554,39 @@ def _details(
     by_person: dict[int, list[SealedDetail]] = defaultdict(list)
     for detail in details:
         by_person[detail.person_id].append(detail)
-    shown: list[DetailView] = []
-    first_decision: Decision | None = None
+    people = []
     for person in persons:
         if person.pk not in by_person:
             continue
-        decision = check(
-            user,
-            Action.VIEW_DETAIL,
-            purpose,
-            person=person,
-            provider=provider.slug,
-            category=category.slug,
-            rules=rules,
-        )
-        if first_decision is None or (decision.allowed and not first_decision.allowed):
-            first_decision = decision
-        if not decision.allowed:
-            continue
-        for detail in by_person[person.pk]:
-            try:
-                shown.append(DetailView(person.pid, detail.record.quarter, open_detail(detail)))
-            except KeyDestroyed:
-                continue
-    if first_decision is None:
-        first_decision = Decision(False, "this organisation shared no details in this category")
-    return first_decision, shown
+        decision = _detail_decision(page, person, category, provider)
+        shown = PersonDetails(person.pid, decision)
+        if decision.allowed:
+            for detail in by_person[person.pk]:
+                try:
+                    values = open_detail(detail)
+                except KeyDestroyed:
+                    continue
+                shown.details.append(DetailView(person.pid, detail.record.quarter, values))
+        people.append(shown)
+    return people
+
+
+def _detail_decision(
+    page: _Page, person: Person, category: DataCategory, provider: Organisation
+) -> Decision:
+    """The page's purpose first; if that withholds it, an override's purpose that allows it.
+
+    Only the decision that stands is recorded: one entry per person, source and view.
+    """
+    where = (person, provider.slug, category.slug)
+    decision, entry = page.decide(Action.VIEW_DETAIL, page.purpose, *where)
+    for purpose in page.override_purposes if not decision.allowed else ():
+        alternative, other = page.decide(Action.VIEW_DETAIL, purpose, *where)
+        if alternative.allowed:
+            decision, entry = alternative, other
+            break
+    page.batch.add(entry, decision.allowed)
+    return decision
 
 
 # ---------------------------------------------------------------------------- the audit log

@@ -70,6 +70,7 @@ class AgreementDoc:
     parties: tuple[str, ...]
     summary: str
     dpia_summary: str
+    changes: str  # what this version changes from the one before, in plain English
     signatories: tuple[dict[str, Any], ...]
     purposes: tuple[PurposeDoc, ...]
     retention_months: dict[str, int]
@@ -175,10 +176,16 @@ def _load_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"is not valid TOML: {exc}", file=path) from exc
 
 
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
 def _terms(reader: _Reader, section: str, extra: tuple[str, ...] = ()) -> dict[str, Term]:
     table = reader.child(section)
     terms = {}
     for slug in table.table():
+        if not _SLUG.fullmatch(slug):
+            # slugs are named in the generated Cedar policies and in URLs
+            raise table.fail("must be lower-case letters, digits and hyphens", slug)
         entry = table.child(slug)
         entry.table()
         values = {k: entry.text(k) for k in extra if k in entry.table()}
@@ -284,6 +291,7 @@ def _agreement(path: Path, register: Register) -> AgreementDoc:
         parties=parties,
         summary=head.text("summary"),
         dpia_summary=head.text("dpia_summary", ""),
+        changes=head.text("changes", ""),
         signatories=signatories,
         purposes=purposes,
         retention_months=retention,

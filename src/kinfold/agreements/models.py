@@ -99,6 +99,18 @@ class Agreement(models.Model):
     is_current = models.BooleanField(
         default=False, help_text="the newest loaded version of this agreement"
     )
+    policy_text = models.TextField(
+        blank=True, help_text="the Cedar policies generated from this version: what is enforced"
+    )
+    policy_sha256 = models.CharField(max_length=64, blank=True)
+    policy_schema = models.TextField(
+        blank=True, help_text="the Cedar schema it was checked against"
+    )
+    policies = models.JSONField(
+        default=list, help_text="each share's policy id, purpose, level, sentence and text"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["slug", "-version"]
@@ -113,6 +125,34 @@ class Agreement(models.Model):
     def label(self) -> str:
         """How decisions and audit entries name this version: `slug@vN`."""
         return f"{self.slug}@v{self.version}"
+
+    @property
+    def is_enforced(self) -> bool:
+        """Only an approved version is enforced; a draft never is, a retired one no longer."""
+        return self.status == "approved"
+
+
+class AgreementEvent(models.Model):
+    """One step in an agreement version's life, for its public version history. Append-only.
+
+    `actor` is a role or a system job, never a person's name: this history is published.
+    """
+
+    KIND_CHOICES = [
+        ("loaded", "Loaded"),
+        ("compiled", "Policy compiled"),
+        ("approved", "Approved"),
+        ("retired", "Retired"),
+    ]
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=120)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
 
 
 class Share(models.Model):

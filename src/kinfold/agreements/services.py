@@ -1,16 +1,27 @@
-"""Loading the agreements folder into the database, as one audited transaction."""
+"""Loading the agreements folder into the database, compiling each version into the Cedar
+policies that enforce it, and moving versions through their life (draft → approved → retired).
+
+Every change is audited and kept in the version's public history (`AgreementEvent`). At most one
+version of an agreement is approved at a time: approving a version retires the one it replaces.
+Only approved versions are enforced, and the access decision point reads which those are on every
+decision, so an approval or retirement takes effect on the very next decision.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
+from kinfold.agreements import cedar
 from kinfold.agreements.documents import AgreementDoc, Register, load_register
 from kinfold.agreements.models import (
     Agreement,
+    AgreementEvent,
     DataCategory,
     LawfulBasis,
     Organisation,
@@ -41,29 +52,172 @@ def load_folder(actor: Actor, folder: Path | None = None) -> LoadReport:
     with transaction.atomic():
         _load_vocabulary(register)
         loaded, unchanged = [], []
-        for doc in register.agreements:
+        for doc in sorted(register.agreements, key=lambda d: (d.slug, d.version)):
             existing = Agreement.objects.filter(slug=doc.slug, version=doc.version).first()
-            if existing is not None:
-                if existing.source_sha256 != doc.sha256:
-                    raise ConfigError(
-                        f"version {doc.version} of '{doc.slug}' was already loaded with different "
-                        "text; give the changed agreement a new version number",
-                        file=doc.path,
-                        field="agreement.version",
-                    )
-                unchanged.append(existing.label)
+            if existing is None:
+                agreement = _load_agreement(doc, register)
+                loaded.append(agreement.label)
+                audit.record(
+                    actor,
+                    Event.AGREEMENT_LOADED,
+                    resource=f"agreement:{agreement.label}",
+                    reason=f"loaded from {doc.path.name} (status {doc.status})",
+                    details={
+                        "sha256": doc.sha256,
+                        "status": doc.status,
+                        "policy_sha256": agreement.policy_sha256,
+                    },
+                )
+                _history(agreement, "loaded", actor, f"from {doc.path.name}, status {doc.status}")
+                if doc.status == "approved":
+                    _approve(actor, agreement, f"approved in {doc.path.name}")
                 continue
-            agreement = _load_agreement(doc)
-            loaded.append(agreement.label)
-            audit.record(
-                actor,
-                Event.AGREEMENT_LOADED,
-                resource=f"agreement:{agreement.label}",
-                reason=f"loaded from {doc.path.name} (status {doc.status})",
-                details={"sha256": doc.sha256, "status": doc.status},
-            )
+            if existing.source_sha256 != doc.sha256:
+                _follow_file_status(actor, existing, doc)
+            if not existing.policy_text:
+                _compile_existing(actor, existing, doc, register)
+            unchanged.append(existing.label)
         _mark_current()
     return LoadReport(tuple(loaded), tuple(unchanged))
+
+
+def approve(actor: Actor, slug: str, version: int, note: str = "") -> Agreement:
+    """Approve a draft version: it is enforced from the next decision, and the version it
+    replaces is retired. Audited. Raises ConfigError unless the version is a draft."""
+    with transaction.atomic():
+        agreement = _version(slug, version)
+        if agreement.status != "draft":
+            raise ConfigError(
+                f"{agreement.label} is {agreement.status}; only a draft can be approved",
+                field="status",
+            )
+        _approve(actor, agreement, note or "approved")
+    return agreement
+
+
+def retire(actor: Actor, slug: str, version: int, note: str = "") -> Agreement:
+    """Retire a version: it stops being enforced at the next decision. Audited."""
+    with transaction.atomic():
+        agreement = _version(slug, version)
+        if agreement.status == "retired":
+            raise ConfigError(f"{agreement.label} is already retired", field="status")
+        _retire(actor, agreement, note or "retired")
+    return agreement
+
+
+def enforced() -> list[Agreement]:
+    """The approved versions: what the access decision point enforces right now."""
+    return list(Agreement.objects.filter(status="approved").order_by("slug", "version"))
+
+
+def _version(slug: str, version: int) -> Agreement:
+    agreement = Agreement.objects.select_for_update().filter(slug=slug, version=version).first()
+    if agreement is None:
+        raise ConfigError(f"no agreement '{slug}' version {version} has been loaded")
+    return agreement
+
+
+def _approve(actor: Actor, agreement: Agreement, note: str) -> None:
+    for older in Agreement.objects.filter(slug=agreement.slug, status="approved").exclude(
+        pk=agreement.pk
+    ):
+        _retire(actor, older, f"replaced by version {agreement.version}")
+    now = timezone.now()
+    Agreement.objects.filter(pk=agreement.pk).update(status="approved", approved_at=now)
+    agreement.status, agreement.approved_at = "approved", now
+    audit.record(
+        actor,
+        Event.AGREEMENT_APPROVED,
+        resource=f"agreement:{agreement.label}",
+        reason=note[:500],
+        details={"policy_sha256": agreement.policy_sha256},
+    )
+    _history(agreement, "approved", actor, note)
+
+
+def _retire(actor: Actor, agreement: Agreement, note: str) -> None:
+    now = timezone.now()
+    Agreement.objects.filter(pk=agreement.pk).update(status="retired", retired_at=now)
+    agreement.status, agreement.retired_at = "retired", now
+    audit.record(
+        actor,
+        Event.AGREEMENT_RETIRED,
+        resource=f"agreement:{agreement.label}",
+        reason=note[:500],
+    )
+    _history(agreement, "retired", actor, note)
+
+
+#: The moves a file's status may make for a version already loaded (never backwards).
+_FORWARD = {("draft", "approved"), ("draft", "retired"), ("approved", "retired")}
+
+
+def _follow_file_status(actor: Actor, existing: Agreement, doc: AgreementDoc) -> None:
+    """A loaded version's file may change only its status, and only forwards."""
+    before, after = _without_status(existing.document), _without_status(_jsonable(doc.raw))
+    if before != after:
+        raise ConfigError(
+            f"version {doc.version} of '{doc.slug}' was already loaded with different "
+            "text; give the changed agreement a new version number",
+            file=doc.path,
+            field="agreement.version",
+        )
+    if (existing.status, doc.status) in _FORWARD:
+        if doc.status == "approved":
+            _approve(actor, existing, f"approved in {doc.path.name}")
+        else:
+            _retire(actor, existing, f"retired in {doc.path.name}")
+    # A file behind the register (approved here by `kinfold agreements approve`) changes nothing.
+    Agreement.objects.filter(pk=existing.pk).update(
+        source_sha256=doc.sha256, source_file=doc.path.name, document=_jsonable(doc.raw)
+    )
+
+
+def _without_status(document: object) -> object:
+    if not isinstance(document, dict):
+        return document
+    head = dict(document.get("agreement", {}))
+    head.pop("status", None)
+    return {**document, "agreement": head}
+
+
+def _compile_existing(
+    actor: Actor, agreement: Agreement, doc: AgreementDoc, register: Register
+) -> None:
+    """Versions loaded before policies were generated get theirs now (same text, same sha)."""
+    _store_policy(agreement, cedar.compile_agreement(doc, register))
+    agreement.save(update_fields=["policy_text", "policy_sha256", "policy_schema", "policies"])
+    _history(agreement, "compiled", actor, f"policy {agreement.policy_sha256[:12]}")
+
+
+def _store_policy(agreement: Agreement, compiled: cedar.CompiledAgreement) -> None:
+    agreement.policy_text = compiled.text
+    agreement.policy_sha256 = compiled.sha256
+    agreement.policy_schema = cedar.SCHEMA
+    agreement.policies = [
+        {
+            "id": p.policy_id,
+            "purpose": p.purpose,
+            "level": p.level,
+            "sentence": p.sentence,
+            "text": p.text,
+        }
+        for p in compiled.policies
+    ]
+
+
+def _history(agreement: Agreement, kind: str, actor: Actor, note: str) -> None:
+    """The public history names a role or a job, never a person."""
+    who = (
+        actor.role.replace("_", " ") if actor.kind == "user" else f"{actor.id} (run {actor.run_id})"
+    )
+    AgreementEvent.objects.create(
+        agreement=agreement,
+        kind=kind,
+        at=timezone.now(),
+        actor=(who or actor.kind)[:120],
+        note=note[:300],
+    )
 
 
 def _load_vocabulary(register: Register) -> None:
@@ -102,7 +256,7 @@ def _load_vocabulary(register: Register) -> None:
             )
 
 
-def _load_agreement(doc: AgreementDoc) -> Agreement:
+def _load_agreement(doc: AgreementDoc, register: Register) -> Agreement:
     orgs = {o.slug: o for o in Organisation.objects.all()}
     categories = {c.slug: c for c in DataCategory.objects.all()}
     purposes = {p.slug: p for p in Purpose.objects.all()}
@@ -111,7 +265,6 @@ def _load_agreement(doc: AgreementDoc) -> Agreement:
         slug=doc.slug,
         version=doc.version,
         title=doc.title,
-        status=doc.status,
         effective=doc.effective,
         review_date=doc.review_date,
         controller=orgs[doc.controller],
@@ -120,7 +273,11 @@ def _load_agreement(doc: AgreementDoc) -> Agreement:
         document=_jsonable(doc.raw),
         source_file=doc.path.name,
         source_sha256=doc.sha256,
+        # a version enters as a draft; `_approve` makes it approved (audited), whatever the file says
+        status="draft" if doc.status == "approved" else doc.status,
     )
+    _store_policy(agreement, cedar.compile_agreement(doc, register))
+    agreement.save(update_fields=["policy_text", "policy_sha256", "policy_schema", "policies"])
     agreement.parties.set([orgs[p] for p in doc.parties])
     for purpose in doc.purposes:
         for share in purpose.shares:
@@ -155,7 +312,7 @@ def _mark_current() -> None:
             Agreement.objects.filter(pk=newest.pk).update(is_current=True)
 
 
-def _jsonable(value: object) -> object:
+def _jsonable(value: Any) -> Any:
     """TOML dates become ISO strings so the document can be stored as JSON."""
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}

@@ -40,6 +40,8 @@ class Event(StrEnum):
     OVERRIDE_REJECTED = "override:rejected"
     OVERRIDE_REVOKED = "override:revoked"
     OVERRIDE_EXPIRED = "override:expired"
+    OVERRIDE_FAMILY_TOLD = "override:family-told"
+    OVERRIDE_FAMILY_NOT_TOLD = "override:family-not-told"
 
     # --- the family's journey through the programme
     JOURNEY_IDENTIFIED = "family:journey:identified"
@@ -66,6 +68,7 @@ class Event(StrEnum):
     REFERRAL_ACCEPTED = "referral:accepted"
     REFERRAL_DECLINED = "referral:declined"
     REFERRAL_CLOSED = "referral:closed"
+    REFERRAL_REVOKED = "referral:revoked"
 
     # --- the policy decision point
     ACCESS_ALLOWED = "access:allowed"
