@@ -20,7 +20,7 @@ from kinfold.synth._households import FEMALE, MALE, NEVER, NONE, HouseholdMaker
 from kinfold.synth._places import Places
 from kinfold.synth._settings import Settings
 from kinfold.synth._tables import Table
-from kinfold.synth.identifiers import DRAMA_NUMBERS, nhs_test_numbers, upn_check_letter
+from kinfold.synth.identifiers import DRAMA_NUMBERS, nhs_test_numbers
 from kinfold.synth.names import NameBank
 
 I64 = NDArray[np.int64]
@@ -124,7 +124,9 @@ def _split_birth(rows: dict[str, NDArray[Any]]) -> None:
 
 def _new_people(n: int) -> dict[str, NDArray[Any]]:
     """Columns for `n` new people with every "nothing" value in place."""
-    rows = {name: np.zeros(n, dtype=dtype) for name, dtype in _PERSON_COLUMNS.items()}
+    rows: dict[str, NDArray[Any]] = {
+        name: np.zeros(n, dtype=dtype) for name, dtype in _PERSON_COLUMNS.items()
+    }
     for name in _NONE_COLUMNS:
         rows[name][:] = NONE
     for name in _NEVER_COLUMNS:
@@ -427,16 +429,12 @@ class Borough:
             self._upn_serials[key] = serial + 1
             people["upn"][position] = (999 * 10_000 + key[0]) * 100_000 + year * 1000 + serial
 
-    def upn_text(self, body: int) -> str:
-        """A stored UPN body (12 digits) with its check letter."""
-        digits = f"{body:012d}"
-        return upn_check_letter(digits) + digits
-
     # -- households and families ---------------------------------------------------------------
 
     def dependent(self, age: NDArray[np.int16]) -> Mask:
         """Dependent children: under 18, or 18-19 and still in education."""
-        return (age < 18) | ((age < 20) & self.people["stays_in_education"])
+        result: Mask = (age < 18) | ((age < 20) & self.people["stays_in_education"])
+        return result
 
     def update_families(self, age: NDArray[np.int16]) -> None:
         """Households with dependent children are families; a family keeps its id while it lasts."""
@@ -674,13 +672,13 @@ class Borough:
         partner_pos = self.people.positions(people["partner"])
         with_man = (partner_pos >= 0) & (people["sex"][np.maximum(partner_pos, 0)] == MALE)
         rate = np.where(with_man, rate, rate * demography.birth_without_partner)
-        mothers = np.flatnonzero(women & (rng.random(len(age)) < rate))
+        mothers = np.flatnonzero(women & (rng.random(len(age)) < rate)).astype(np.int64)
         twins = rng.random(len(mothers)) < self.settings.families.twins
         mothers = np.concatenate([mothers, mothers[twins]])
         first, last = self.days()
         born = rng.integers(first, last + 1, size=len(mothers) - int(twins.sum()))
-        born = np.concatenate([born, born[twins]]).astype(np.int32)
-        self._babies(mothers, born, partner_pos, with_man)
+        birthdays: NDArray[np.int32] = np.concatenate([born, born[twins]]).astype(np.int32)
+        self._babies(mothers, birthdays, partner_pos, with_man)
 
     def _babies(
         self, mothers: I64, born: NDArray[np.int32], partner_pos: I64, with_man: Mask

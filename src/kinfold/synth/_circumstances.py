@@ -58,9 +58,7 @@ def _rows(partner: str, person: I64, **columns: NDArray[Any]) -> PartnerRows:
 
 
 def _concat(partner: str, parts: list[PartnerRows]) -> PartnerRows:
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return PartnerRows(partner, np.zeros(0, np.int64), {})
+    """One partner's rows from several kinds of row (all parts have the same columns)."""
     columns = {name: np.concatenate([p.columns[name] for p in parts]) for name in parts[0].columns}
     return PartnerRows(partner, np.concatenate([p.person for p in parts]), columns)
 
@@ -122,7 +120,8 @@ class Circumstances:
         self.state = b.households["state"][self.hh_pos].astype(np.int64)
         tenure = b.places.homes["tenure"][b.households["home"]]
         self.social = (tenure == SOCIAL_RENT)[self.hh_pos]
-        self.risk = b.people["risk"].astype(np.float64)
+        # People not yet born (the warm-up runs before some children's birthdays) have no events.
+        self.risk = np.where(self.age >= 0, b.people["risk"], 0.0).astype(np.float64)
         self.n = len(self.age)
 
     def _by_state(self, rates: ByState) -> Floats:
@@ -510,7 +509,12 @@ class Circumstances:
                     people_,
                     kind=np.full(count, kind, np.int8),
                     day=self._days(count),
-                    group=rng.integers(0, 6, size=count).astype(np.int8),
+                    # Diagnosis groups 0-3 are mental health, 4-5 injuries (see _extracts.py).
+                    group=np.where(
+                        kind == INJURY,
+                        4 + rng.integers(0, 2, size=count),
+                        rng.integers(0, 4, size=count),
+                    ).astype(np.int8),
                 )
             )
         return _concat("health", parts)

@@ -50,7 +50,8 @@ def ages(dob: Days, on: int) -> NDArray[np.int16]:
     y, m, d = ymd(dob)
     ty, tm, td = ymd(np.array([on], dtype=np.int32))
     before_birthday = (m > tm[0]) | ((m == tm[0]) & (d > td[0]))
-    return (ty[0] - y - before_birthday).astype(np.int16)
+    result: NDArray[np.int16] = (ty[0] - y - before_birthday).astype(np.int16)
+    return result
 
 
 def format_days(days: Days, fmt: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -71,17 +72,29 @@ def generate(
         raise InputError("a borough needs at least 100 residents", field="residents")
     if not 1 <= quarters <= 200:
         raise InputError("quarters must be between 1 and 200", field="quarters")
-    root = _prepare(Path(out))
-    run = _Run(root, settings, residents, seed, first, extracts)
-    for index in range(quarters):
-        run.quarter(index)
-        if progress is not None:
-            progress(index + 1, quarters)
-    return run.finish(quarters)
+    target = _check_target(Path(out))
+    # Build beside the target and swap it in at the end: a failed run leaves nothing half-written.
+    partial = target.parent / f".{target.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        run = _Run(partial, settings, residents, seed, first, extracts)
+        for index in range(quarters):
+            run.quarter(index)
+            if progress is not None:
+                progress(index + 1, quarters)
+        result = run.finish(quarters)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if target.exists():
+        shutil.rmtree(target)
+    partial.rename(target)
+    return dataclasses.replace(result, out=target)
 
 
-def _prepare(root: Path) -> Path:
-    """An empty output folder: refuse to write over files that are not a previous borough's."""
+def _check_target(root: Path) -> Path:
+    """The output folder: new, empty, or a previous borough (which is replaced)."""
     if root.exists():
         if not root.is_dir():
             raise InputError("exists and is not a folder", file=root)
@@ -89,10 +102,7 @@ def _prepare(root: Path) -> Path:
         if entries - {"manifest.json", "extracts", "truth"}:
             raise InputError("is not empty and holds no synthetic borough; choose another folder",
                              file=root)  # fmt: skip
-        for name in ("extracts", "truth"):
-            shutil.rmtree(root / name, ignore_errors=True)
-        (root / "manifest.json").unlink(missing_ok=True)
-    root.mkdir(parents=True, exist_ok=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
     return root
 
 

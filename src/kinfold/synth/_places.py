@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,8 @@ class Places:
         self._postcode_fill = HOMES_PER_POSTCODE
         self._postcode_next: dict[int, int] = {}
         self._postcode_index: dict[tuple[int, int], int] = {}
+        self._address_cache: dict[int, NDArray[Any]] = {}
+        self._postcode_table: NDArray[Any] = np.zeros(0, dtype=object)
         self.homes = Table(
             "uprn",
             {
@@ -149,8 +152,9 @@ class Places:
         index = self._postcode_index.get((district, unit_number))
         if index is None:
             letters = POSTCODE_UNIT_LETTERS
-            sector = unit_number // (len(letters) ** 2) % 10
-            unit = unit_number % (len(letters) ** 2)
+            # Spread units over the district's ten sectors, as NF3 1AB, NF3 2AB…
+            sector = unit_number % 10
+            unit = unit_number // 10 % (len(letters) ** 2)
             code = f"{self.area}{district + 1} {sector}"
             code += letters[unit // len(letters)] + letters[unit % len(letters)]
             index = len(self.postcodes)
@@ -190,6 +194,23 @@ class Places:
     def postcode(self, position: int) -> str:
         """A home's postcode."""
         return self.postcodes[int(self.homes["postcode"][position])]
+
+    def addresses(self, positions: NDArray[np.integer], style: int) -> list[str]:
+        """Addresses of many homes in one style (rendered once per home and kept)."""
+        cache = self._address_cache.get(style, np.zeros(0, dtype=object))
+        if len(cache) < len(self.homes):
+            more = [self.address(p, style) for p in range(len(cache), len(self.homes))]
+            cache = np.concatenate([cache, np.array(more, dtype=object)])
+            self._address_cache[style] = cache
+        result: list[str] = cache[positions].tolist()
+        return result
+
+    def postcodes_of(self, positions: NDArray[np.integer]) -> list[str]:
+        """Postcodes of many homes."""
+        if len(self._postcode_table) < len(self.postcodes):
+            self._postcode_table = np.array(self.postcodes, dtype=object)
+        result: list[str] = self._postcode_table[self.homes["postcode"][positions]].tolist()
+        return result
 
     # -- schools -------------------------------------------------------------------------------
 

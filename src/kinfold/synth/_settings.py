@@ -48,7 +48,7 @@ ERROR_KINDS = (
 )
 #: Identifiers whose coverage a partner may set (missing ones default to 1.0 where the partner's
 #: extract has the column at all).
-COVERAGE_FIELDS = ("dob", "address", "nhs_number", "ni_number", "upn", "uprn", "phone", "email")
+COVERAGE_FIELDS = ("address", "nhs_number", "ni_number", "upn", "uprn", "phone", "email")
 
 Band = tuple[int, int, float]
 ByState = tuple[float, float, float]
@@ -454,7 +454,9 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
         "circumstances": Circumstances,
         "indicators": Indicators,
     }
-    built = {name: _section(cls, raw.get(name), name) for name, cls in sections.items()}
+    built: dict[str, Any] = {
+        name: _section(cls, raw.get(name), name) for name, cls in sections.items()
+    }
     households: Households = built["households"]
     if abs(sum(households.type_shares()) - 1.0) > 1e-6:
         raise _KeyProblem("households", "the shares of household types must add up to 1")

@@ -21,7 +21,7 @@ from kinfold.synth._families import ROLES, Membership
 from kinfold.synth._households import NEVER
 from kinfold.synth._output import CsvFile, WrittenFile
 from kinfold.synth._places import TENURES
-from kinfold.synth.identifiers import EMAIL_DOMAIN, drama_phone, ni_numbers
+from kinfold.synth.identifiers import EMAIL_DOMAIN, drama_phone, ni_numbers, upn_texts
 from kinfold.synth.names import strip_accents
 from kinfold.synth.truth import FamilyOutcome, problem_of
 
@@ -101,7 +101,8 @@ class TruthFiles:
         born = [names.surnames[i] for i in rows["birth_surname"].tolist()]
         previous = [names.surnames[i] if i >= 0 else "" for i in rows["prev_surname"].tolist()]
         origin = [names.origins[i] for i in rows["origin"].tolist()]
-        upn = [self.borough.upn_text(u) if u else "" for u in rows["upn"].tolist()]
+        bodies = rows["upn"].astype(np.int64)
+        upn = [t if b else "" for t, b in zip(upn_texts(bodies), bodies.tolist(), strict=True)]
         email = [
             f"{self._email_given[g]}.{self._email_surname[s]}{p % 100}@{EMAIL_DOMAIN}"
             for g, s, p in zip(

@@ -57,7 +57,7 @@ def nhs_test_numbers(rng: np.random.Generator) -> NDArray[np.int64]:
     total = 9 * (10 + 9 + 8) + digits @ _NHS_WEIGHTS[3:]
     check = (11 - total % 11) % 11  # 11 → 0; a remainder giving 10 has no valid number
     keep = check != 10
-    numbers = (999_000_000 + middle[keep]) * 10 + check[keep]
+    numbers: NDArray[np.int64] = (999_000_000 + middle[keep]) * 10 + check[keep]
     rng.shuffle(numbers)
     return numbers
 
@@ -144,6 +144,18 @@ def is_real_la_code(code: str) -> bool:
         return False
     number = int(code)
     return any(low <= number <= high for low, high in _REAL_LA_RANGES)
+
+
+_UPN_WEIGHTS = np.arange(13, 1, -1, dtype=np.int64)  # weights of the 12 digits, last digit first
+
+
+def upn_texts(bodies: NDArray[np.int64]) -> list[str]:
+    """Permanent UPNs for 12-digit bodies (as integers), check letters worked out in bulk."""
+    digits = np.stack([(bodies // 10**p) % 10 for p in range(12)], axis=1)  # last digit first
+    checks = (digits @ _UPN_WEIGHTS) % 23
+    return [
+        f"{_UPN_LETTERS[c]}{b:012d}" for c, b in zip(checks.tolist(), bodies.tolist(), strict=True)
+    ]
 
 
 def upn(establishment: int, year: int, serial: int) -> str:

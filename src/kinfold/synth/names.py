@@ -115,8 +115,8 @@ class NamePool:
 
 def _rank_weights(count: int) -> NDArray[np.float64]:
     # Frequencies of names fall roughly as 1/rank; the offset stops the first few dominating.
-    weights = 1.0 / (np.arange(count, dtype=np.float64) + 3.0)
-    return weights / weights.sum()
+    weights: NDArray[np.float64] = 1.0 / (np.arange(count, dtype=np.float64) + 3.0)
+    return weights / float(weights.sum())
 
 
 class NameBank:
@@ -139,6 +139,9 @@ class NameBank:
         self.women_only: dict[str, tuple[float, NamePool]] = {}
         self._read_feminine()
         self.origins = tuple(sorted(self.surname_pools))
+        # The tables as numpy arrays of strings, for looking up many names at once.
+        self.given_table = np.array(self.given, dtype=object)
+        self.surname_table = np.array(self.surnames, dtype=object)
         # The masculine form of each surname; -1 where a man would not carry it (Begum, Kaur).
         self.masculine = np.arange(len(self.surnames), dtype=np.int32)
         female_forms = self.feminine != np.arange(len(self.surnames))
