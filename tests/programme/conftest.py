@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from kinfold.agreements.models import DataCategory, Organisation
 from kinfold.ingest.models import Bundle, Indicator, PartnerRecord
 from kinfold.people import services
-from kinfold.people.models import Household, HouseholdMember, ParentLink, Person
+from kinfold.people.models import FamilyMember, Household, HouseholdMember, ParentLink, Person
 from kinfold.programme.codes import CONTRACT_CODES, PARTNER_ORGANISATIONS
+from kinfold.programme.frameworks import load_framework
+from kinfold.programme.models import IdentificationRun, Journey, RunStatus
 from kinfold.quarters import Quarter
 
 #: The data category each code's flags are filed under (as the partners' schemas do).
@@ -138,3 +141,75 @@ def identify_through() -> Callable[..., None]:
             q = q + 1
 
     return run
+
+
+THROUGH_2016Q3 = ["2015Q2", "2015Q3", "2015Q4", "2016Q1", "2016Q2", "2016Q3"]
+
+
+@pytest.fixture
+def improving(borough: Borough, identify_through: Callable[..., None]) -> Journey:
+    """A family identified in 2015Q4 (antisocial behaviour, a child missing school) whose child
+    then attends 92%, 95% and 93%: its outcomes are sustained in 2016Q3."""
+    (mum,), (kid,) = borough.family("H1", THROUGH_2016Q3)
+    borough.flag(mum, "police.asb_incident", "2015Q3")
+    borough.flag(kid, "school.attendance", "2015Q4", 80.0)
+    for quarter, value in (("2016Q1", 92.0), ("2016Q2", 95.0), ("2016Q3", 93.0)):
+        borough.flag(kid, "school.attendance", quarter, value)
+    identify_through("2016Q3")
+    return Journey.objects.select_related("family").get()
+
+
+NATIONAL = Path(__file__).resolve().parents[2] / "config" / "frameworks" / "national-2015.toml"
+
+
+@pytest.fixture
+def casework(agreements: None) -> Journey:
+    """A journey identified in 2015Q4 whose computed outcome is sustained in 2016Q3, made directly
+    (no identification runs), for tests of the state machine and pages."""
+    framework = load_framework(NATIONAL)
+    family = services.create_family()
+    adult = services.create_person("2015Q2", year_of_birth=1980)
+    child = services.create_person("2015Q2", year_of_birth=2008)
+    for person, role in ((adult, "adult"), (child, "child")):
+        FamilyMember.objects.create(family=family, person=person, role=role, quarter="2016Q3")
+    IdentificationRun.objects.create(
+        run_id=f"test-{family.fid}",
+        quarter="2015Q4",
+        framework_id=framework.id,
+        framework_sha256=framework.sha256,
+        framework_path=str(framework.path),
+        framework_text=framework.text,
+        status=RunStatus.DONE,
+    )
+    return Journey.objects.create(
+        family=family,
+        framework_id=framework.id,
+        identified_quarter="2015Q4",
+        problems=["crime", "education"],
+        problem_members={"crime": [adult.pid], "education": [child.pid]},
+        assessed_quarter="2016Q3",
+        achieved_quarter="2016Q1",
+        sustained_quarter="2016Q3",
+        outcome_route="problems-cleared",
+        last_seen_quarter="2016Q3",
+    )
+
+
+def walk_to_sustained(journey: Journey, key_worker: object, manager: object) -> Journey:
+    """Take an identified journey through every step to *sustained*, as the roles would."""
+    from kinfold.programme import journey as journeys
+    from kinfold.programme import progress
+    from tests.factories import give_consent
+
+    journeys.allocate(manager, journey, key_worker)  # type: ignore[arg-type]
+    journeys.contact(key_worker, journey)  # type: ignore[arg-type]
+    adult = FamilyMember.objects.filter(family=journey.family, role="adult").first()
+    assert adult is not None
+    give_consent(adult.person, "northfield-schools", "education", by=key_worker)  # type: ignore[arg-type]
+    journeys.move(key_worker, journey, "engaged")  # type: ignore[arg-type]
+    progress.agree_plan(key_worker, journey)  # type: ignore[arg-type]
+    progress.review_progress(key_worker, journey)  # type: ignore[arg-type]
+    journeys.move(key_worker, journey, "achieved")  # type: ignore[arg-type]
+    journeys.move(manager, journey, "sustained")  # type: ignore[arg-type]
+    journey.refresh_from_db()
+    return journey
