@@ -86,3 +86,180 @@ def _answer() -> set[tuple[str, tuple[str, ...], tuple[tuple[str, str, str], ...
         evidence = tuple(sorted((e.problem, e.code, e.person.pid) for e in row.evidence.all()))
         found.add((row.family.fid, tuple(row.problems), evidence))
     return found
+
+
+def test_a_parent_living_elsewhere_joins_the_childs_family(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    quarters = ["2015Q2", "2015Q3"]
+    (mum,), (kid,) = borough.family("H1", quarters)
+    dad = borough.person(1979)
+    borough.live(dad, "H2", *quarters)
+    borough.parent_link(kid, dad, "2015Q2")
+    borough.flag(dad, "police.offence", "2015Q3")
+    borough.flag(kid, "csc.child_in_need", "2015Q3")
+
+    identify_through("2015Q3")
+
+    eligible = EligibleFamily.objects.get(run__status=RunStatus.DONE)
+    roles = dict(
+        FamilyMember.objects.filter(family=eligible.family, quarter="2015Q3").values_list(
+            "person__pid", "role"
+        )
+    )
+    assert roles == {mum.pid: "adult", kid.pid: "child", dad.pid: "parent_elsewhere"}
+    assert eligible.problems == ["crime", "children-need-help"]
+
+
+@pytest.mark.parametrize(
+    ("born", "at_school", "family"),
+    [
+        (1999, False, True),  # 16 in 2015Q4: a dependent child
+        (1996, True, True),  # 19 and at school: dependent until 20
+        (1996, False, False),  # 19 and not in education: an adult
+        (1994, True, False),  # 21: an adult, school or not
+    ],
+)
+def test_who_is_a_dependent_child(
+    borough: Borough,
+    identify_through: Callable[..., None],
+    born: int,
+    at_school: bool,
+    family: bool,
+) -> None:
+    quarters = ["2015Q3", "2015Q4"]
+    mum = borough.person(1975)
+    young = borough.person(born)
+    for person in (mum, young):
+        borough.live(person, "H1", *quarters)
+    borough.flag(mum, "health.mental_health", "2015Q4")
+    borough.flag(mum, "dwp.out_of_work_benefit", "2015Q4")
+    if at_school:
+        borough.flag(young, "school.attendance", "2015Q4", 96.0)
+
+    identify_through("2015Q4", first="2015Q3")
+
+    assert EligibleFamily.objects.filter(run__status=RunStatus.DONE).exists() is family
+
+
+def test_a_family_keeps_its_id_when_the_household_moves(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    (mum,), (kid,) = borough.family("H1", ["2015Q2", "2015Q3"])
+    for person in (mum, kid):
+        borough.live(person, "H9", "2015Q4")
+    borough.flag(mum, "police.asb_incident", "2015Q3")
+    borough.flag(kid, "csc.early_help", "2015Q3")
+
+    identify_through("2015Q4")
+
+    family = Journey.objects.get().family
+    assert set(FamilyMember.objects.filter(family=family).values_list("quarter", flat=True)) == {
+        "2015Q2",
+        "2015Q3",
+        "2015Q4",
+    }
+    assert Family.objects.count() == 1
+
+
+def test_problems_count_for_the_family_as_it_was_each_quarter(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    """A lodger's offence before they joined the household is not the family's."""
+    (_mum,), (kid,) = borough.family("H1", ["2015Q2", "2015Q3"])
+    lodger = borough.person(1990)
+    borough.live(lodger, "H5", "2015Q2")
+    borough.live(lodger, "H1", "2015Q3")
+    borough.flag(lodger, "police.offence", "2015Q2")
+    borough.flag(kid, "csc.child_in_need", "2015Q3")
+
+    identify_through("2015Q3")
+
+    assert not EligibleFamily.objects.exists()
+
+
+def test_a_person_who_objected_is_left_out_inside_the_query(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from kinfold.rights.models import FamilyRequest
+
+    quarters = ["2015Q2", "2015Q3"]
+    (mum,), (kid,) = borough.family("H1", quarters)
+    borough.flag(mum, "police.asb_incident", "2015Q3")
+    borough.flag(kid, "csc.child_in_need", "2015Q3")
+    FamilyRequest.objects.create(
+        ref="R1",
+        kind=FamilyRequest.Kind.OBJECTION,
+        person=kid,
+        made_by=kid.pid,
+        sealed_text=b"",
+        received_at=timezone.now(),
+        due_by=timezone.now().date(),
+        status=FamilyRequest.Status.UPHELD,
+    )
+    with CaptureQueriesContext(connection) as queries:
+        identify_through("2015Q3")
+
+    assert not EligibleFamily.objects.exists()
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and 'SELECT 1 AS "a"' not in q["sql"]  # whether a quarter has data at all
+        and ("people_householdmember" in q["sql"] or "ingest_indicator" in q["sql"])
+    ]
+    assert reads
+    assert all("rights_familyrequest" in sql for sql in reads)
+
+
+def test_flags_no_agreement_shares_for_identification_are_not_read(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    from kinfold.agreements.models import Share
+
+    quarters = ["2015Q2", "2015Q3"]
+    (mum,), (kid,) = borough.family("H1", quarters)
+    borough.flag(mum, "health.mental_health", "2015Q3")
+    borough.flag(kid, "csc.child_in_need", "2015Q3")
+    Share.objects.filter(
+        purpose__slug="identification", provider__slug="northfield-nhs-trust"
+    ).delete()
+
+    identify_through("2015Q3")
+
+    assert not EligibleFamily.objects.exists()
+
+
+def test_quarters_are_identified_in_order(borough: Borough) -> None:
+    from kinfold.errors import KinfoldError
+
+    borough.family("H1", ["2015Q2", "2015Q3"])
+    with pytest.raises(KinfoldError, match="identify quarters in order"):
+        identify("2015Q3")
+    with pytest.raises(KinfoldError, match="no household data for 2016Q1"):
+        identify("2016Q1")
+    assert IdentificationRun.objects.filter(status=RunStatus.FAILED).count() == 2
+
+
+def test_identification_is_audited_with_the_family_and_its_members(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    from kinfold.audit.models import AuditEntry
+
+    (mum,), (kid,) = borough.family("H1", ["2015Q2"])
+    borough.flag(mum, "police.asb_incident", "2015Q2")
+    borough.flag(kid, "csc.child_in_need", "2015Q2")
+    identify_through("2015Q2")
+
+    fid = Journey.objects.get().family.fid
+    entry = AuditEntry.objects.get(event="family:identified")
+    assert set(entry.subject_ids) == {fid, mum.pid, kid.pid}
+    assert entry.actor_kind == "system"
+    assert entry.actor_id == "quarter-identify"
+    read = AuditEntry.objects.get(event="quarter:identification:flags-read")
+    assert read.purpose == "identification"
+    assert read.details["flags"] == 2
