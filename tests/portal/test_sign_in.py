@@ -160,3 +160,14 @@ def test_a_young_child_cannot_have_an_account(
         services.register_account(key_worker, child.pid, "email", "sky@example.org")
     Person.objects.filter(pk=child.pk).update(year_of_birth=timezone.now().year - 14)
     assert services.register_account(key_worker, child.pid, "email", "sky@example.org")
+
+
+def test_a_failed_delivery_looks_the_same_to_the_family(
+    account: PortalAccount, settings: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.KINFOLD_PORTAL_NOTIFIER = "notify"  # type: ignore[attr-defined]
+    settings.KINFOLD_NOTIFY_API_KEY = ""  # type: ignore[attr-defined]
+    response = Client().post("/portal/sign-in/", {"contact": PARENT_EMAIL})
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/sign-in/code/"
+    assert "not delivered" in caplog.text

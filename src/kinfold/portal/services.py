@@ -201,8 +201,10 @@ def _send_code(
     message = notifiers.Message("email" if kind == "email" else "sms", to, code, CODE_MINUTES)
     try:
         (notifier or notifiers.configured()).send(message)
-    except notifiers.DeliveryFailed:
-        # The family sees the same page either way; operators see the log.
+    except KinfoldError:
+        # Delivery failed or the notifier is misconfigured: the family sees the same page either
+        # way (an error only for known addresses would tell who has an account); operators see
+        # the log.
         logger.exception("portal sign-in code not delivered")
 
 
