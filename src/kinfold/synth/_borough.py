@@ -301,15 +301,32 @@ class Borough:
         age = self.ages_on(today)[positions]
         kids_hh = np.unique(people["hh"][positions][age < 18])
         free = positions[(age >= 20) & (age <= 65) & ~np.isin(people["hh"][positions], kids_hh)]
+        eldest = self._eldest_child_dob(parents)
         for sex in (MALE, FEMALE):
             wanted = parents[people["sex"][parents] != sex]
             pool = free[people["sex"][free] == sex]
             if len(wanted) == 0 or len(pool) == 0:
                 continue
             pool = pool[np.argsort(people["dob"][pool], kind="stable")]
+            pool_dob = people["dob"][pool]
+            # About the parent's age, and at least 16 years older than the eldest child.
             target = people["dob"][wanted] + rng.normal(0, 3 * YEAR, len(wanted))
-            pick = np.clip(np.searchsorted(people["dob"][pool], target), 0, len(pool) - 1)
-            self._name_other_parent(wanted, pool[pick])
+            target = np.minimum(target, eldest[people["sex"][parents] != sex] - 16 * YEAR)
+            pick = np.searchsorted(pool_dob, target, side="right") - 1
+            found = pick >= 0
+            self._name_other_parent(wanted[found], pool[pick[found]])
+
+    def _eldest_child_dob(self, parents: I64) -> NDArray[np.float64]:
+        """The date of birth of each parent's eldest child (as a float day number)."""
+        people = self.people
+        eldest = np.full(len(parents), np.inf)
+        order = np.argsort(people["pid"][parents])
+        sorted_pids = people["pid"][parents][order]
+        for column in ("mother", "father"):
+            child = np.flatnonzero(np.isin(people[column], sorted_pids))
+            which = order[np.searchsorted(sorted_pids, people[column][child])]
+            np.minimum.at(eldest, which, people["dob"][child].astype(np.float64))
+        return eldest
 
     def _name_other_parent(self, parents: I64, others: I64) -> None:
         people = self.people
