@@ -167,6 +167,7 @@ class Borough:
         self._ages_key: tuple[int, int, int] = (0, -1, 0)
         self._ages = np.zeros(0, np.int16)
         self._hh_pos: I64 | None = None
+        self.name_changes: list[tuple[int, int, str, str, str, str]] = []
 
     # -- quarter arithmetic --------------------------------------------------------------------
 
@@ -627,13 +628,30 @@ class Borough:
         reverting = positions[
             took & (self.rng.random(len(positions)) < self.settings.demography.reverts_surname)
         ]
-        self._change_surname(reverting, people["birth_surname"][reverting])
+        self._change_surname(reverting, people["birth_surname"][reverting], "separation")
 
-    def _change_surname(self, positions: I64, new: NDArray[np.integer]) -> None:
+    def _change_surname(self, positions: I64, new: NDArray[np.integer], reason: str) -> None:
         people = self.people
+        self._log_changes(positions, "surname", people["surname"][positions], new, reason)
         people["prev_surname"][positions] = people["surname"][positions]
         people["surname"][positions] = new
         people["surname_changed"][positions] = self.q
+
+    def _log_changes(
+        self, positions: I64, field: str, old: NDArray[Any], new: NDArray[Any], reason: str
+    ) -> None:
+        """Note name changes for the truth's identity_changes.csv (one person may change twice in a
+        quarter: separating, then taking a new partner's name)."""
+        table = self.names.surnames if field == "surname" else self.names.given
+        for pid, before, after in zip(
+            self.people["pid"][positions].tolist(), old.tolist(), new.tolist(), strict=True
+        ):
+            self.name_changes.append((self.q, pid, field, table[before], table[after], reason))
+
+    def take_name_changes(self) -> list[tuple[int, int, str, str, str, str]]:
+        """Name changes since the last call: (quarter, person id, field, old, new, reason)."""
+        changes, self.name_changes = self.name_changes, []
+        return changes
 
     def _partner_up(self, age: NDArray[np.int16]) -> None:
         """Single adults form couples with other single residents of about their age."""
@@ -672,11 +690,13 @@ class Borough:
         if self.rng.random() < demography.woman_takes_surname:
             family = int(self.names.masculine[people["surname"][man]])
             if family >= 0:
-                self._change_surname(np.array([woman]), self.names.feminine[[family]])
+                self._change_surname(
+                    np.array([woman]), self.names.feminine[[family]], "partnership"
+                )
         elif self.rng.random() < demography.man_takes_surname:
             family = int(self.names.masculine[people["birth_surname"][woman]])
             if family >= 0:
-                self._change_surname(np.array([man]), np.array([family]))
+                self._change_surname(np.array([man]), np.array([family]), "partnership")
 
     def _births(self, age: NDArray[np.int16]) -> None:
         people = self.people
@@ -813,6 +833,7 @@ class Borough:
         new = self.maker._given_names(people["origin"][changing], people["sex"][changing])
         differs = new != people["given"][changing]
         changing, new = changing[differs], new[differs]
+        self._log_changes(changing, "given_name", people["given"][changing], new, "deed_poll")
         people["prev_given"][changing] = people["given"][changing]
         people["given"][changing] = new
         people["given_changed"][changing] = self.q

@@ -242,23 +242,11 @@ class TruthFiles:
             self.family_last[family] = q
 
     def write_changes(self) -> None:
-        """identity_changes.csv: names changed this quarter."""
-        b = self.borough
-        people = b.people
-        names = b.names
-        label = self.quarter_label(b.q)
-        rows = []
-        for i in np.flatnonzero(people["surname_changed"] == b.q).tolist():
-            old, new = (
-                names.surnames[people["prev_surname"][i]],
-                names.surnames[people["surname"][i]],
-            )
-            reason = "partnership" if people["partner"][i] >= 0 else "separation"
-            rows.append((label, int(people["pid"][i]), "surname", old, new, reason))
-        for i in np.flatnonzero(people["given_changed"] == b.q).tolist():
-            old, new = names.given[people["prev_given"][i]], names.given[people["given"][i]]
-            rows.append((label, int(people["pid"][i]), "given_name", old, new, "deed_poll"))
-        self.changes.write(rows)
+        """identity_changes.csv: names changed this quarter, in the order they changed."""
+        self.changes.write(
+            (self.quarter_label(q), pid, field, old, new, reason)
+            for q, pid, field, old, new, reason in self.borough.take_name_changes()
+        )
 
     def close(self, outcomes: dict[int, FamilyOutcome]) -> list[WrittenFile]:
         """Write families.csv, homes.csv and schools.csv, and close everything."""
