@@ -7,6 +7,7 @@ urlpatterns = [
     path("portal/", include("kinfold.portal.urls")),
     path("api/", include("kinfold.api.urls")),
     path("dpo/", include("kinfold.rights.urls")),
+    path("programme/", include("kinfold.programme.urls")),
     path("", include("kinfold.web.urls")),
 ]
 

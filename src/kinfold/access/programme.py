@@ -29,6 +29,7 @@ from kinfold.agreements.models import Organisation
 from kinfold.audit import services as audit
 from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
+from kinfold.errors import NotPermitted
 from kinfold.people.models import Family, FamilyMember
 from kinfold.staff.models import User
 
@@ -151,14 +152,42 @@ def list_programme_families(user: User, purpose: str) -> Decision:
     return require(user, Action.LIST_FAMILIES, purpose)
 
 
-def audit_page(user: User, event: Event, resource: str, subjects: list[str], purpose: str) -> None:
-    """Record a programme page that shows pseudonymous family data (claims, spot checks)."""
+#: Who works with payment-by-results claims: analysts prepare them, team managers sign them off,
+#: and the data protection officer (with team managers) spot-checks the internal-audit sample.
+CLAIM_ROLES = frozenset({"analyst", "team_manager"})
+SPOT_CHECK_ROLES = frozenset({"team_manager", "dpo"})
+CLAIMS_PURPOSE = "payment-by-results"
+
+
+def claims_access(
+    user: User, resource: str, subjects: list[str], *, spot_check: bool = False
+) -> Decision:
+    """Decide (and audit) `user` seeing claims: pseudonymous family ids, amounts, evidence packs.
+
+    Analysts and team managers see claims as they see identified families; the DPO sees the
+    internal-audit sample for oversight. Anyone else is refused, and the refusal is recorded.
+    """
+    roles = SPOT_CHECK_ROLES | CLAIM_ROLES if spot_check else CLAIM_ROLES
+    if user.role not in roles:
+        audit.record(
+            actor_for(user),
+            Event.ACCESS_DENIED,
+            durable=True,
+            resource=resource[:200],
+            purpose=CLAIMS_PURPOSE,
+            decision="deny",
+            reason="your role does not work with payment-by-results claims",
+        )
+        raise NotPermitted("your role does not work with payment-by-results claims")
+    decision = Decision(True, "payment by results is part of your role", f"role:{user.role}")
     audit.record(
         actor_for(user),
-        event,
+        Event.CLAIM_VIEWED,
         resource=resource[:200],
         subjects=subjects,
-        purpose=purpose,
+        purpose="oversight" if user.role == "dpo" else CLAIMS_PURPOSE,
         decision="allow",
-        reason="programme work",
+        reason=decision.reason,
+        basis=decision.basis,
     )
+    return decision

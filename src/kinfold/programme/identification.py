@@ -625,6 +625,7 @@ def _statuses(
     the flags behind them), the values outcome measures read, starts and flags of alternatives."""
     flags, groups = loaded.flags, computed.groups[0]
     slugs = {pk: slug for slug, pk in loaded.organisations.items()}
+    categories = dict(DataCategory.objects.values_list("pk", "slug"))
     present: dict[int, set[str]] = defaultdict(set)
     evidence: dict[int, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
     hits = computed.hits[0] if computed.hits else rules.Hits.empty()
@@ -633,7 +634,7 @@ def _statuses(
             continue
         problem = framework.problems[p].id
         present[g].add(problem)
-        evidence[g][problem].append(_flag_json(flags, f, pids, slugs))
+        evidence[g][problem].append(_flag_json(flags, f, pids, slugs, categories))
     value_codes = {v.code for p in framework.problems for v in p.outcome.values}
     flag_codes = {c for a in framework.alternatives for c in a.without}
     start_codes = {a.start for a in framework.alternatives}
@@ -679,12 +680,17 @@ def _who_ok(who: str, role: int) -> bool:
 
 
 def _flag_json(
-    flags: rules.Flags, f: int, pids: dict[int, str], slugs: dict[int, str]
+    flags: rules.Flags,
+    f: int,
+    pids: dict[int, str],
+    slugs: dict[int, str],
+    categories: dict[int, str],
 ) -> dict[str, str]:
     return {
         "pid": pids.get(int(flags.person[f]), ""),
         "code": flags.codes[int(flags.code[f])],
         "organisation": slugs.get(int(flags.organisation[f]), ""),
+        "category": categories.get(int(flags.category[f]), ""),
         "date": date.fromordinal(int(flags.day[f])).isoformat(),
     }
 

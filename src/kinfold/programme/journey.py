@@ -31,7 +31,7 @@ from kinfold.audit.events import Event
 from kinfold.consent.models import ConsentRecord, ConsentState
 from kinfold.errors import KinfoldError, NotPermitted
 from kinfold.people.models import Family, FamilyMember
-from kinfold.programme.models import Journey, JourneyStep, State
+from kinfold.programme.models import IdentificationRun, Journey, JourneyStep, RunStatus, State
 from kinfold.staff import services as staff
 from kinfold.staff.models import Assignment, User
 
@@ -306,7 +306,7 @@ def move(
             by=user,
             actor=user.username,
             role=user.role,
-            quarter=quarter,
+            quarter=quarter or current_quarter(),
             note=note[:500],
         )
         if also is not None:
@@ -325,6 +325,18 @@ def move(
             },
         )
     return step
+
+
+def current_quarter() -> str:
+    """The programme's current quarter: the latest quarter identification has run for. Steps are
+    dated by it as well as by the clock, so the dashboard counts them in the data's quarters."""
+    return (
+        IdentificationRun.objects.filter(status=RunStatus.DONE)
+        .order_by("-quarter")
+        .values_list("quarter", flat=True)
+        .first()
+        or ""
+    )
 
 
 def _is_key_worker(user: User, family: Family) -> bool:

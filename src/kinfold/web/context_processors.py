@@ -18,11 +18,25 @@ class NavItem:
 
 #: The pages each role works in, in the order they appear in the navigation.
 ROLE_PAGES: dict[str, tuple[tuple[str, str], ...]] = {
-    "key_worker": (("Your families", "web:families"),),
-    "team_manager": (("Families", "web:families"),),
-    "analyst": (("Families", "web:families"),),
+    "key_worker": (("Your families", "web:families"), ("Programme", "programme:families")),
+    "team_manager": (
+        ("Families", "web:families"),
+        ("Programme", "programme:dashboard"),
+        ("Journeys", "programme:families"),
+        ("Claims", "programme:claims"),
+    ),
+    "analyst": (
+        ("Families", "web:families"),
+        ("Programme", "programme:dashboard"),
+        ("Identification", "programme:runs"),
+        ("Claims", "programme:claims"),
+    ),
     "partner_practitioner": (("Referrals", "web:referrals"),),
-    "dpo": (("Audit log", "web:audit-log"), ("Rights and oversight", "rights:home")),
+    "dpo": (
+        ("Audit log", "web:audit-log"),
+        ("Rights and oversight", "rights:home"),
+        ("Claim spot checks", "programme:samples"),
+    ),
     "admin": (("Staff", "web:staff"),),
 }
 
