@@ -54,6 +54,7 @@ def handler_files(src: Path) -> list[Path]:
         if not part.is_dir():
             continue
         files += [p for p in (part / "views.py",) if p.exists()]
+        files += sorted(part.glob("*_views.py"))  # further view modules, e.g. web/sharing_views.py
         files += sorted((part / "views").glob("*.py")) if (part / "views").is_dir() else []
         if part.name == "api":
             files += [p for p in part.rglob("*.py") if "migrations" not in p.parts]

@@ -70,6 +70,12 @@ def partner(make_user: Callable[..., User]) -> User:
 
 
 @pytest.fixture
+def da_practitioner(make_user: Callable[..., User]) -> User:
+    """A practitioner at the domestic abuse service, which receives referrals (agreement v2)."""
+    return make_user(username="das.kim", da_service=True)
+
+
+@pytest.fixture
 def administrator(make_user: Callable[..., User]) -> User:
     return make_user(username="admin.alex", admin=True)
 

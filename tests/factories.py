@@ -45,6 +45,10 @@ class UserFactory(factory.django.DjangoModelFactory):
             role=Role.PARTNER_PRACTITIONER,
             organisation=factory.LazyFunction(lambda: organisation("northfield-police")),
         )
+        da_service = factory.Trait(
+            role=Role.PARTNER_PRACTITIONER,
+            organisation=factory.LazyFunction(lambda: organisation("northfield-da-service")),
+        )
 
     @classmethod
     def _after_postgeneration(cls, instance: User, create: bool, results: Any = None) -> None:

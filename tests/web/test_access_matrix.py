@@ -36,8 +36,17 @@ MATRIX: dict[str, list[int]] = {
     "/audit/": [302, 403, 403, 403, 403, 200, 403, 403],
     "/referrals/": [302, 403, 403, 403, 403, 403, 200, 403],
     "/staff/": [302, 403, 403, 403, 403, 403, 403, 200],
+    f"/families/{OWN}/consent/new/": [302, 200, 403, 403, 403, 403, 403, 403],
+    f"/families/{OTHER}/consent/new/": [302, 403, 403, 403, 403, 403, 403, 403],
+    f"/families/{MISSING}/consent/new/": [302, 404, 404, 403, 403, 403, 403, 403],
+    f"/families/{OWN}/overrides/new/": [302, 200, 403, 200, 403, 403, 403, 403],
+    f"/families/{OWN}/referrals/new/": [302, 200, 403, 403, 403, 403, 403, 403],
+    "/overrides/": [302, 403, 403, 200, 403, 200, 403, 403],
     "/transparency/": [200] * 8,
     "/transparency/agreements/northfield-supporting-families/": [200] * 8,
+    "/transparency/agreements/northfield-supporting-families/v1/": [200] * 8,
+    "/transparency/agreements/northfield-supporting-families/v2/policy.cedar": [200] * 8,
+    "/transparency/house-rules/": [200] * 8,
     "/privacy/": [200] * 8,
     "/accessibility/": [200] * 8,
 }
@@ -126,3 +135,10 @@ def test_details_stay_sealed_without_consent(key_worker_client: Client, family: 
     assert "Northfield Academy" not in page
     assert "needs consent for education data" in page
     assert "needs consent for health data" in page
+
+
+def test_an_agreement_version_never_loaded_is_not_found(client: Client, agreements: None) -> None:
+    assert (
+        client.get("/transparency/agreements/northfield-supporting-families/v9/").status_code == 404
+    )
+    assert client.get("/transparency/agreements/nothing-here/").status_code == 404

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kinfold.access import overrides, referrals
 from kinfold.access.policy import Action
 from kinfold.access.services import (
     NotFound,
@@ -24,7 +25,9 @@ from kinfold.agreements.models import DataCategory, Organisation, Share
 from kinfold.audit import services as audit
 from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
+from kinfold.consent import overrides as override_records
 from kinfold.consent import receipts
+from kinfold.consent import referrals as referral_records
 from kinfold.consent import services as consent
 from kinfold.consent.models import ConsentMethod, ConsentRecord, ConsentState, GivenBy
 from kinfold.errors import KinfoldError
@@ -244,19 +247,39 @@ def _family_of(record: ConsentRecord) -> Family | None:
     return membership.family if membership else None
 
 
-def row_for_withdrawal(user: User, record_id: str) -> ConsentRow:
-    """One consent, for the 'are you sure' page (the key worker of the person's family)."""
-    record_ = _record(user, record_id, CONSENT_PURPOSE)
-    require(user, Action.RECORD_CONSENT, record_.purpose.slug, family=_family_of(record_))
-    return _row(record_)
+def _siblings(record_: ConsentRecord) -> list[ConsentRecord]:
+    """The consents given with this one for the same person, category and recipient (one line
+    on the family page: 'education, from these partners, to the key worker')."""
+    return list(
+        ConsentRecord.objects.filter(
+            receipt_id=record_.receipt_id,
+            person_id=record_.person_id,
+            category_id=record_.category_id,
+            recipient_id=record_.recipient_id,
+            state=record_.state,
+        )
+        .select_related("person", "family", "purpose", "organisation", "recipient", "category")
+        .order_by("organisation__name")
+    )
 
 
-def withdraw(user: User, record_id: str, note: str = "") -> ConsentRow:
-    """Withdraw a consent on the family's behalf; the next decision already refuses."""
+def rows_for_withdrawal(user: User, record_id: str) -> list[ConsentRow]:
+    """What withdrawing this consent withdraws, for the 'are you sure' page (its key worker)."""
     record_ = _record(user, record_id, CONSENT_PURPOSE)
     require(user, Action.RECORD_CONSENT, record_.purpose.slug, family=_family_of(record_))
-    consent.withdraw(actor_for(user), record_, note or "withdrawn through the key worker")
-    return _row(record_)
+    return [_row(r) for r in _siblings(record_)]
+
+
+def withdraw(user: User, record_id: str, note: str = "") -> list[ConsentRow]:
+    """Withdraw a consent (with those given with it for the same category and recipient) on the
+    family's behalf; the next decision already refuses."""
+    record_ = _record(user, record_id, CONSENT_PURPOSE)
+    require(user, Action.RECORD_CONSENT, record_.purpose.slug, family=_family_of(record_))
+    withdrawn = []
+    for sibling in _siblings(record_):
+        consent.withdraw(actor_for(user), sibling, note or "withdrawn through the key worker")
+        withdrawn.append(_row(sibling))
+    return withdrawn
 
 
 def family_consents(user: User, fid: str, purpose: str = CONSENT_PURPOSE) -> list[ConsentRow]:
@@ -346,3 +369,32 @@ def categories() -> list[Choice]:
 
 def organisations() -> dict[str, str]:
     return dict(Organisation.objects.values_list("slug", "name"))
+
+
+# ---------------------------------------------------------------------------- a family's grounds
+
+
+@dataclass
+class FamilySharing:
+    """On what grounds a family's information is shared: its consents, overrides, referrals."""
+
+    consents: list[ConsentRow]
+    overrides: list[overrides.OverrideRow]
+    referrals: list[referrals.ReferralSummary]
+
+
+def family_sharing(user: User, fid: str, purpose: str) -> FamilySharing:
+    """Everything the family page shows about consent, overrides and referrals: one decision."""
+    family = find_family(fid, user, purpose)
+    require(user, Action.VIEW_CONSENTS, purpose, family=family)
+    persons = FamilyMember.objects.filter(family=family).values("person_id")
+    records = (
+        ConsentRecord.objects.filter(person_id__in=persons)
+        .select_related("person", "purpose", "organisation", "recipient", "category")
+        .order_by("-valid_from", "category__name", "organisation__name")
+    )
+    return FamilySharing(
+        consents=[_row(r) for r in records],
+        overrides=[overrides.row(o, user) for o in override_records.overrides_of(family)],
+        referrals=[referrals.summary(r) for r in referral_records.referrals_of(family)],
+    )

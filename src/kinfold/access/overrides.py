@@ -16,15 +16,14 @@ from kinfold.access.services import (
     NotFound,
     actor_for,
     audit_actor_denied_lookup,
-    check,
     find_family,
     require,
 )
-from kinfold.agreements.models import DataCategory, Organisation
+from kinfold.agreements.models import DataCategory, Organisation, Share
 from kinfold.consent import overrides
 from kinfold.consent.models import Override, OverrideState
 from kinfold.errors import KinfoldError
-from kinfold.people.models import Person
+from kinfold.people.models import FamilyMember, Person
 from kinfold.staff.models import User
 
 OVERSIGHT = "oversight"
@@ -64,7 +63,7 @@ def _names(slugs: list[str], model: type[DataCategory] | type[Organisation]) -> 
     return [names.get(s, s) for s in slugs]
 
 
-def _row(override: Override, user: User) -> OverrideRow:
+def row(override: Override, user: User) -> OverrideRow:
     open_ = override.state in (OverrideState.PROPOSED, OverrideState.APPROVED)
     return OverrideRow(
         override_id=str(override.override_id),
@@ -138,7 +137,7 @@ def propose(user: User, fid: str, form: OverrideForm) -> OverrideRow:
         not_told_reason=form.not_told_reason,
         replaces=replaces,
     )
-    return _row(override, user)
+    return row(override, user)
 
 
 def _override(user: User, override_id: str) -> Override:
@@ -162,38 +161,67 @@ def _override(user: User, override_id: str) -> Override:
 def register(user: User) -> list[OverrideRow]:
     """Every override, newest first: the DPO's and team managers' oversight. Audited."""
     require(user, Action.LIST_OVERRIDES, OVERSIGHT)
-    return [_row(o, user) for o in overrides.register()]
+    return [row(o, user) for o in overrides.register()]
 
 
 def detail(user: User, override_id: str) -> OverrideRow:
     """One override, for those who decide and oversee them. Audited."""
     override = _override(user, override_id)
     require(user, Action.LIST_OVERRIDES, OVERSIGHT, family=override.family)
-    return _row(override, user)
+    return row(override, user)
 
 
 def family_overrides(user: User, fid: str, purpose: str) -> list[OverrideRow]:
     """The overrides of one family (its key worker, a team manager)."""
     family = find_family(fid, user, purpose)
     require(user, Action.VIEW_CONSENTS, purpose, family=family)
-    return [_row(o, user) for o in overrides.overrides_of(family)]
+    return [row(o, user) for o in overrides.overrides_of(family)]
 
 
 def decide(user: User, override_id: str, approve: bool, note: str) -> OverrideRow:
     """Approve or reject a proposal, as a second person (the policy and the database check)."""
     override = _override(user, override_id)
     require(user, Action.DECIDE_OVERRIDE, override.purpose.slug, override_record=override)
-    return _row(overrides.decide(actor_for(user), user, override, approve, note), user)
+    return row(overrides.decide(actor_for(user), user, override, approve, note), user)
 
 
 def end(user: User, override_id: str, note: str) -> OverrideRow:
     """End an override early, or withdraw a proposal."""
     override = _override(user, override_id)
     require(user, Action.REVOKE_OVERRIDE, override.purpose.slug, override_record=override)
-    return _row(overrides.end(actor_for(user), user, override, note), user)
+    return row(overrides.end(actor_for(user), user, override, note), user)
 
 
-def may_propose(user: User, fid: str, purpose: str = "safeguarding") -> bool:
-    """Whether the page should offer to propose an override (decided and recorded)."""
+@dataclass(frozen=True)
+class ProposalChoices:
+    members: list[tuple[str, str]]  # pid, label
+    categories: list[tuple[str, str]]
+    partners: list[tuple[str, str]]
+
+
+def proposal_choices(user: User, fid: str, purpose: str = "safeguarding") -> ProposalChoices:
+    """What a proposal for family `fid` can name; NotPermitted (recorded) unless the user may
+    propose one. Partners are those the approved agreement names for the purpose."""
     family = find_family(fid, user, purpose)
-    return check(user, Action.PROPOSE_OVERRIDE, purpose, family=family).allowed
+    require(user, Action.PROPOSE_OVERRIDE, purpose, family=family)
+    shares = Share.objects.filter(agreement__status="approved", purpose__slug=purpose)
+    own = user.organisation_slug
+    partners: dict[str, str] = {}
+    for provider, recipient in shares.values_list("provider__slug", "recipient__slug"):
+        for slug in (provider, recipient):
+            if slug != own:
+                partners[slug] = slug
+    names = dict(Organisation.objects.filter(slug__in=partners).values_list("slug", "name"))
+    members = (
+        FamilyMember.objects.filter(family=family)
+        .select_related("person")
+        .order_by("role", "person__pid")
+    )
+    seen: dict[str, str] = {}
+    for m in members:
+        seen.setdefault(m.person.pid, f"{m.person.pid} ({m.get_role_display().lower()})")
+    return ProposalChoices(
+        members=list(seen.items()),
+        categories=list(DataCategory.objects.order_by("name").values_list("slug", "name")),
+        partners=sorted(((s, names.get(s, s)) for s in partners), key=lambda p: p[1]),
+    )

@@ -33,7 +33,7 @@ from kinfold.consent import referrals
 from kinfold.consent.models import Referral, ReferralState
 from kinfold.errors import KinfoldError, NotPermitted
 from kinfold.ingest.models import Indicator
-from kinfold.people.models import Family, Person
+from kinfold.people.models import Family, FamilyMember, Person
 from kinfold.staff.models import User
 
 PURPOSES = ("service-coordination", "safeguarding")
@@ -119,6 +119,27 @@ def _as_partner_sees(
     return decision
 
 
+@dataclass(frozen=True)
+class ReferralChoices:
+    members: list[tuple[str, str]]  # pid, label
+    destinations: list[Destination]
+
+
+def choices(user: User, fid: str, purpose: str) -> ReferralChoices:
+    """Who a referral for family `fid` can go to and whom it can be about; NotPermitted
+    (recorded) unless the user may send one."""
+    family = find_family(fid, user, purpose)
+    require(user, Action.SEND_REFERRAL, purpose, family=family)
+    seen: dict[str, str] = {}
+    for m in (
+        FamilyMember.objects.filter(family=family)
+        .select_related("person")
+        .order_by("role", "person__pid")
+    ):
+        seen.setdefault(m.person.pid, f"{m.person.pid} ({m.get_role_display().lower()})")
+    return ReferralChoices(list(seen.items()), destinations())
+
+
 def send(
     user: User,
     fid: str,
@@ -181,7 +202,7 @@ class ReferralSummary:
     categories: list[str]
 
 
-def _summary(referral: Referral) -> ReferralSummary:
+def summary(referral: Referral) -> ReferralSummary:
     items = list(referral.items.all())
     return ReferralSummary(
         referral_id=str(referral.referral_id),
@@ -198,14 +219,14 @@ def _summary(referral: Referral) -> ReferralSummary:
 def inbox(user: User) -> list[ReferralSummary]:
     """The referrals sent to the user's organisation (a partner's practitioners). Audited."""
     require(user, Action.LIST_REFERRALS, "service-coordination")
-    return [_summary(r) for r in referrals.referrals_to(user.organisation_id)]
+    return [summary(r) for r in referrals.referrals_to(user.organisation_id)]
 
 
 def family_referrals(user: User, fid: str, purpose: str) -> list[ReferralSummary]:
     """The referrals made for one family (its key worker, a team manager)."""
     family = find_family(fid, user, purpose)
     require(user, Action.VIEW_CONSENTS, purpose, family=family)
-    return [_summary(r) for r in referrals.referrals_of(family)]
+    return [summary(r) for r in referrals.referrals_of(family)]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from kinfold.agreements.models import Agreement, DataCategory, Purpose, Share
+from kinfold.agreements.cedar import SCHEMA
+from kinfold.agreements.models import Agreement, AgreementEvent, DataCategory, Purpose, Share
 
 
 @dataclass
@@ -22,6 +23,33 @@ class PublishedShare:
     override_required: bool
 
 
+@dataclass(frozen=True)
+class PublishedPolicy:
+    """One share of the agreement: what it permits in words, and the Cedar text that enforces it."""
+
+    policy_id: str
+    sentence: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PublishedPurpose:
+    slug: str
+    name: str
+    policies: list[PublishedPolicy]
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: int
+    status: str
+    effective: str
+    loaded_at: object
+    changes: str
+    history: list[AgreementEvent]
+    is_shown: bool
+
+
 @dataclass
 class PublishedAgreement:
     agreement: Agreement
@@ -30,6 +58,10 @@ class PublishedAgreement:
     retention: list[tuple[str, int]] = field(default_factory=list)
     versions: list[Agreement] = field(default_factory=list)
     policy_text: str = ""
+    purposes: list[PublishedPurpose] = field(default_factory=list)
+    history: list[PublishedVersion] = field(default_factory=list)
+    changes: str = ""
+    schema: str = SCHEMA
 
 
 def published() -> list[Agreement]:
@@ -100,4 +132,41 @@ def published_agreement(slug: str, version: int | None = None) -> PublishedAgree
             for r in chosen.retention.select_related("category").order_by("category__name")
         ],
         versions=versions,
+        policy_text=chosen.policy_text,
+        purposes=_purposes(chosen),
+        history=[_version(v, v.pk == chosen.pk) for v in versions],
+        changes=_changes(chosen),
     )
+
+
+def _changes(agreement: Agreement) -> str:
+    head = agreement.document.get("agreement", {}) if isinstance(agreement.document, dict) else {}
+    return str(head.get("changes", "")).strip()
+
+
+def _purposes(agreement: Agreement) -> list[PublishedPurpose]:
+    names = dict(Purpose.objects.values_list("slug", "name"))
+    grouped: dict[str, list[PublishedPolicy]] = defaultdict(list)
+    for policy in agreement.policies or []:
+        grouped[policy["purpose"]].append(
+            PublishedPolicy(policy["id"], policy["sentence"], policy["text"])
+        )
+    return [PublishedPurpose(slug, names.get(slug, slug), items) for slug, items in grouped.items()]
+
+
+def _version(agreement: Agreement, shown: bool) -> PublishedVersion:
+    return PublishedVersion(
+        version=agreement.version,
+        status=agreement.get_status_display(),
+        effective=agreement.effective.isoformat(),
+        loaded_at=agreement.loaded_at,
+        changes=_changes(agreement),
+        history=list(agreement.events.order_by("at", "id")),
+        is_shown=shown,
+    )
+
+
+def policy_text(slug: str, version: int) -> str | None:
+    """The exact Cedar text a version enforces (or enforced), for download."""
+    agreement = Agreement.objects.filter(slug=slug, version=version).first()
+    return agreement.policy_text if agreement is not None else None

@@ -17,8 +17,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from kinfold.access import consents as consent_access
 from kinfold.access import services as access
+from kinfold.access.house import HOUSE_POLICY
 from kinfold.agreements import queries as agreements
+from kinfold.agreements.cedar import SCHEMA
 from kinfold.errors import KinfoldError
 from kinfold.staff import services as staff
 from kinfold.web import forms, presenters
@@ -88,13 +91,24 @@ def family(request: HttpRequest, fid: str) -> HttpResponse:
         view = access.family_view(user, fid, purpose)  # type: ignore[arg-type]
     except access.NotFound as exc:
         raise Http404("No such family") from exc
+    role = user.role  # type: ignore[union-attr]
+    sharing = (
+        consent_access.family_sharing(user, fid, purpose)  # type: ignore[arg-type]
+        if role in ("key_worker", "team_manager")
+        else None
+    )
+    names = {m.pid: presenters.person_label(view, m.pid) for m in view.members}
     context = {
         "family": view,
         "contact_why": presenters.why(view.contact_decision),
         "purpose_name": agreements.purpose_name(purpose),
         "panels": [presenters.source_panel(view, s) for s in view.sources],
-        "can_allocate": user.role == "team_manager",  # type: ignore[union-attr]
-        "allocate_form": forms.AllocateForm() if user.role == "team_manager" else None,  # type: ignore[union-attr]
+        "can_allocate": role == "team_manager",
+        "allocate_form": forms.AllocateForm() if role == "team_manager" else None,
+        "sharing": sharing,
+        "consent_groups": presenters.consent_groups(sharing.consents, names) if sharing else [],
+        "is_key_worker": role == "key_worker",
+        "can_propose": role in ("key_worker", "team_manager"),
     }
     return render(request, "web/family.html", context)
 
@@ -126,11 +140,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "web/audit_log.html", {"form": form, "rows": rows, "older": older})
 
 
-@roles("partner_practitioner")
-def referrals(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/referrals.html")
-
-
 @roles("admin")
 def staff_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/staff.html", {"people": staff.staff_directory()})
@@ -140,11 +149,27 @@ def transparency(request: HttpRequest) -> HttpResponse:
     return render(request, "web/transparency.html", {"agreements": agreements.published()})
 
 
-def agreement(request: HttpRequest, slug: str) -> HttpResponse:
-    published = agreements.published_agreement(slug)
+def agreement(request: HttpRequest, slug: str, version: int | None = None) -> HttpResponse:
+    """An agreement in plain English beside the exact policy that enforces it (public)."""
+    published = agreements.published_agreement(slug, version)
     if published is None:
         raise Http404("No such agreement")
     return render(request, "web/agreement.html", {"agreement": published})
+
+
+def agreement_policy(request: HttpRequest, slug: str, version: int) -> HttpResponse:
+    """The exact Cedar text a version enforces, as a file anyone can download and check."""
+    text = agreements.policy_text(slug, version)
+    if not text:
+        raise Http404("No such agreement")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{slug}-v{version}.cedar"'
+    return response
+
+
+def house_rules(request: HttpRequest) -> HttpResponse:
+    """kinfold's own access rules, enforced beside every agreement (public)."""
+    return render(request, "web/house_rules.html", {"policy": HOUSE_POLICY, "schema": SCHEMA})
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
