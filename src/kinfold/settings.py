@@ -225,3 +225,20 @@ KINFOLD_PUBLISHED_CONTACTS = tuple(
     ).split(",")
     if c.strip()
 )
+
+# --- quarter ingest (kinfold.ingest; docs/ingest.md) ---
+# `kinfold quarter ingest` on a folder of extracts plays the partners too (demo and test harness):
+# their shared linkage secret and the bundles they make live in this folder, which the hub's code
+# never reads a secret from. In production partners run the encoding themselves and send bundles.
+KINFOLD_INGEST_PARTNER_DIR = os.environ.get("KINFOLD_INGEST_PARTNER_DIR") or str(
+    DATA_DIR / "partner-side"
+)
+# Where quarantine reports go when `--report` is not given.
+KINFOLD_INGEST_REPORTS_DIR = os.environ.get("KINFOLD_INGEST_REPORTS_DIR") or str(
+    DATA_DIR / "ingest-reports"
+)
+# The extract schemas (one TOML per partner; docs/contracts.md).
+KINFOLD_SCHEMAS_DIR = os.environ.get("KINFOLD_SCHEMAS_DIR") or str(CONFIG_DIR / "schemas")
+# Linkage settings the hub links with, laid over kinfold.linkage's defaults; empty: ingest's own
+# (src/kinfold/ingest/linkage.toml, docs/adr/ on why).
+KINFOLD_LINKAGE_SETTINGS = os.environ.get("KINFOLD_LINKAGE_SETTINGS", "")

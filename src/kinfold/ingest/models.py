@@ -80,3 +80,44 @@ class SealedDetail(models.Model):
             models.UniqueConstraint(fields=["record", "category"], name="detail_once_per_category")
         ]
         indexes = [models.Index(fields=["person", "category"])]
+
+
+class LinkageState(models.Model):
+    """The hub's memory of persons after a quarter: a `kinfold.linkage.PersonIndex`, serialised.
+
+    Written in the same transaction as the quarter's records, so the database and the index can
+    never disagree: a quarter ingested again finds its state here and changes nothing, and the next
+    quarter links against it. Encodings only — nothing in it is readable without the partners'
+    linkage secret. The index of all but the two latest quarters is emptied to save space (its
+    sha256 and counts stay).
+    """
+
+    quarter = models.CharField(max_length=6, unique=True)
+    index = models.BinaryField(help_text="PersonIndex.to_bytes(); empty once superseded")
+    index_sha256 = models.CharField(max_length=64)
+    persons = models.PositiveIntegerField(help_text="persons the index remembers")
+    records = models.PositiveIntegerField(help_text="partner records (and related) linked")
+    key_id = models.CharField(max_length=32, help_text="public id of the linkage secret used")
+    run_id = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["quarter"]
+
+
+class PersonMerge(models.Model):
+    """New evidence showed two persons are one: `retired` now goes by `survivor`.
+
+    The retired person's records, flags, sealed details, identities, household memberships and
+    parent links were moved to the survivor (re-sealed under the survivor's key) by the ingest
+    that found it; the retired Person row stays so that anything else that named it (a past
+    family, an audit entry) can follow the merge.
+    """
+
+    retired = models.OneToOneField(
+        "people.Person", on_delete=models.CASCADE, related_name="merged_into"
+    )
+    survivor = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    quarter = models.CharField(max_length=6)
+    run_id = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)

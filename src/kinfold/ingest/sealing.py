@@ -12,15 +12,30 @@ from kinfold.people import keys
 
 def _associated_data(record: PartnerRecord, category_slug: str) -> bytes:
     person = record.person.pid if record.person else ""
-    return f"detail|{person}|{record.organisation_id}|{record.source_ref}|{record.quarter}|{category_slug}".encode()
+    return detail_associated_data(
+        person, record.organisation_id, record.source_ref, record.quarter, category_slug
+    )
+
+
+def detail_associated_data(
+    pid: str, organisation_id: int, source_ref: str, quarter: str, category_slug: str
+) -> bytes:
+    """What a sealed detail is bound to: its person, source, record, quarter and category."""
+    return f"detail|{pid}|{organisation_id}|{source_ref}|{quarter}|{category_slug}".encode()
+
+
+def seal_values(associated_data: bytes, values: Mapping[str, str], clear_key: bytes) -> bytes:
+    """Seal one category of detail bound to ``associated_data`` (for bulk writers that hold no
+    PartnerRecord instances; `seal_detail` is the same for one record)."""
+    payload = json.dumps(dict(values), sort_keys=True).encode()
+    return crypto.seal(clear_key, payload, associated_data).to_bytes()
 
 
 def seal_detail(
     record: PartnerRecord, category_slug: str, values: Mapping[str, str], clear_key: bytes
 ) -> bytes:
     """The sealed bytes for one category of a record's detail."""
-    payload = json.dumps(dict(values), sort_keys=True).encode()
-    return crypto.seal(clear_key, payload, _associated_data(record, category_slug)).to_bytes()
+    return seal_values(_associated_data(record, category_slug), values, clear_key)
 
 
 def open_detail(detail: SealedDetail) -> dict[str, str]:

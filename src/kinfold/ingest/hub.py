@@ -1,0 +1,829 @@
+"""The hub's side: a quarter's bundles → persons, records, flags, sealed details, households.
+
+The hub never holds the partners' linkage secret: it links on encodings only. It opens each
+bundle's sealed content with its own transport key (derived from the vault master key), checks it
+against the agreement again (a flag in a category this partner may not provide for identification,
+or detail in a category it may not share, is dropped and counted, whatever the partner sent), and
+writes the quarter in **one transaction**:
+
+1. persons: ``linkage.resolve_persons`` over every bundle's encodings (records and the parents or
+   carers rows name) and the previous quarter's person index, so person ids stay put; new persons
+   are created with their own data keys; persons that new evidence merges are moved onto the
+   survivor (records, flags and sealed details re-sealed under the survivor's key);
+2. households: ``linkage.households`` groups records by keyed address tokens; each person lives,
+   this quarter, in the household most of their records put them in;
+3. bundles, partner records, flags (indicators), sealed details, parent links, and the clear
+   identities — sealed in the vault under each person's key, once per unchanged identity;
+4. the new person index (``LinkageState``) and the audit entries.
+
+Killing the process at any point leaves the database as it was. Ingesting the same files again
+finds the quarter's bundles already there and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kinfold import crypto
+from kinfold.agreements.models import DataCategory, Organisation, Share
+from kinfold.audit import services as audit
+from kinfold.audit.actors import Actor
+from kinfold.audit.events import Event
+from kinfold.errors import InputError
+from kinfold.ingest import bundle
+from kinfold.ingest.models import (
+    Bundle,
+    Indicator,
+    LinkageState,
+    PartnerRecord,
+    PersonMerge,
+    SealedDetail,
+)
+from kinfold.ingest.partner import RELATED_SOURCE, Allowance
+from kinfold.ingest.report import IngestReport, PartnerReport
+from kinfold.ingest.sealing import _associated_data as record_associated_data
+from kinfold.ingest.sealing import detail_associated_data, seal_detail, seal_values
+from kinfold.linkage import PersonIndex, Resolution, Settings, households, resolve_persons
+from kinfold.people import bulk
+from kinfold.people.models import (
+    BlindIndex,
+    Household,
+    HouseholdMember,
+    Identity,
+    ParentLink,
+    Person,
+)
+from kinfold.people.vault import _associated_data as identity_associated_data
+from kinfold.quarters import Quarter
+
+#: Relations on a row that make a ParentLink (the programme adds such a parent to the family).
+PARENT_RELATIONS: Final = frozenset({"parent", "carer", "mother", "father", "guardian"})
+#: Content rows handled per batch of inserts.
+BATCH: Final = 2_000
+#: Superseded quarters whose person index is kept whole (older ones keep only their sha256).
+KEEP_INDEXES: Final = 2
+#: PostgreSQL advisory lock id for quarter ingests ("kfingest").
+INGEST_LOCK_ID: Final = 0x6B66696E67657374
+_TRANSPORT_INFO: Final = b"kinfold.ingest.transport-key.v1"
+
+#: Told what the ingest is doing: (stage, done, total or None).
+Progress = Callable[[str, int, int | None], None]
+RecordKey = tuple[str, str]
+
+
+# -- keys and agreements --------------------------------------------------------------------------
+
+
+def transport_private_key() -> X25519PrivateKey:
+    """The hub's bundle transport key, derived from the vault master key (nothing more to keep)."""
+    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_TRANSPORT_INFO).derive(
+        settings.KEYS.vault_master_key
+    )
+    return X25519PrivateKey.from_private_bytes(seed)
+
+
+def transport_public_key() -> bytes:
+    """The public half partners seal bundles to (publish it; it is not a secret)."""
+    return bundle.public_key_bytes(transport_private_key())
+
+
+def allowance_for(organisation: Organisation) -> Allowance:
+    """What approved agreements let ``organisation`` send: flag categories for identification, and
+    detail categories (shared at the details level for some purpose)."""
+    shares = Share.objects.filter(agreement__status="approved", provider=organisation).values_list(
+        "agreement__slug", "agreement__version", "purpose__slug", "level", "category__slug"
+    )
+    flags: set[str] = set()
+    details: set[str] = set()
+    labels: set[str] = set()
+    for slug, version, purpose, level, category in shares:
+        labels.add(f"{slug}@v{version}")
+        if level == "details":
+            details.add(category)
+        elif purpose == "identification":
+            flags.add(category)
+    return Allowance(organisation.slug, tuple(sorted(labels)), frozenset(flags), frozenset(details))
+
+
+# -- opening bundles ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Incoming:
+    file: bundle.BundleFile
+    organisation: Organisation
+    allowance: Allowance
+    report: PartnerReport
+
+
+def _open(paths: Sequence[Path], quarter: str) -> list[_Incoming]:
+    if not paths:
+        raise InputError(f"there are no bundles to ingest for {quarter}")
+    recipient = bundle.key_fingerprint(transport_public_key())
+    found: list[_Incoming] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        file = bundle.BundleFile.open(path)
+        manifest = file.manifest
+        if file.quarter != quarter:
+            raise InputError(f"is for {file.quarter}, not {quarter}", file=path, field="quarter")
+        if file.partner in seen:
+            raise InputError(
+                f"is a second bundle from {file.partner} (the first is {seen[file.partner]})",
+                file=path,
+            )
+        seen[file.partner] = path
+        if manifest.get("transport", {}).get("recipient") != recipient:
+            raise InputError("was sealed to another hub's transport key", file=path)
+        organisation = Organisation.objects.filter(slug=manifest["organisation"]).first()
+        if organisation is None:
+            raise InputError(
+                f"comes from an unknown organisation '{manifest['organisation']}'",
+                file=path,
+                field="organisation",
+            )
+        if organisation.partner_id and organisation.partner_id != file.partner:
+            raise InputError(
+                f"says partner '{file.partner}' but {organisation.slug} sends as "
+                f"'{organisation.partner_id}'",
+                file=path,
+                field="partner",
+            )
+        allowance = allowance_for(organisation)
+        if allowance.empty:
+            raise InputError(f"no approved agreement lets {organisation.slug} send data", file=path)
+        found.append(_Incoming(file, organisation, allowance, _partner_report(file)))
+    return sorted(found, key=lambda i: i.file.partner)
+
+
+def _partner_report(file: bundle.BundleFile) -> PartnerReport:
+    manifest = file.manifest
+    source = manifest["source"]
+    dropped = manifest.get("dropped", {})
+    return PartnerReport(
+        partner=file.partner,
+        organisation=str(manifest["organisation"]),
+        file=str(source.get("file", "")),
+        rows=int(source.get("rows", 0)),
+        related=len(file.related),
+        quarantined=list(manifest.get("quarantined", [])),
+        dropped_indicators=dict(dropped.get("indicators", {})),
+        dropped_detail=dict(dropped.get("detail", {})),
+        ignored_columns=list(source.get("ignored_columns", [])),
+    )
+
+
+# -- the quarter ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """Everything computed before the transaction: who is who, and who lives where."""
+
+    quarter: str
+    incoming: list[_Incoming]
+    previous: LinkageState | None
+    resolution: Resolution
+    household_of: dict[str, str]  # person id → household id
+    index_bytes: bytes = b""
+
+
+def ingest_bundles(
+    paths: Sequence[str | Path],
+    *,
+    quarter: str,
+    actor: Actor,
+    progress: Progress | None = None,
+    linkage_settings: Settings | None = None,
+) -> IngestReport:
+    """Ingest one quarter's bundles in one transaction (see the module doc).
+
+    Returns the report; ``already_ingested`` is set (and nothing written) when the quarter was
+    ingested before from exactly these source files. InputError for a quarter already ingested
+    from other files, a later quarter already ingested, or a bundle that is not right.
+    """
+    quarter = str(Quarter.parse(quarter))
+    report = IngestReport(quarter, actor.run_id or actor.id)
+    started = time.perf_counter()
+    incoming = _open([Path(p) for p in paths], quarter)
+    report.partners = [i.report for i in incoming]
+    if _already(quarter, incoming):
+        report.already_ingested = True
+        return report
+    _check_order(quarter)
+    previous = _latest_state(quarter)
+    report.seconds["open"] = time.perf_counter() - started
+    plan = _plan(quarter, incoming, previous, linkage_settings, progress, report)
+    report.seconds["link"] = time.perf_counter() - started - report.seconds["open"]
+    writing = time.perf_counter()
+    with transaction.atomic():
+        _lock(quarter, previous)
+        _Writer(plan, actor, report, progress).run()
+    report.seconds["write"] = time.perf_counter() - writing
+    return report
+
+
+def _already(quarter: str, incoming: list[_Incoming]) -> bool:
+    stored = set(Bundle.objects.filter(quarter=quarter).values_list("organisation__slug", "sha256"))
+    if not stored:
+        return False
+    offered = {(i.organisation.slug, i.file.source_sha256) for i in incoming}
+    if offered == stored:
+        return True
+    changed = sorted({slug for slug, _ in offered ^ stored})
+    raise InputError(
+        f"{quarter} was already ingested from other files (different for: {', '.join(changed)}); "
+        "a quarter is ingested once, from all its files together",
+        field="quarter",
+    )
+
+
+def _check_order(quarter: str) -> None:
+    later = LinkageState.objects.filter(quarter__gt=quarter).order_by("quarter").first()
+    if later is not None:
+        raise InputError(
+            f"{later.quarter} is already ingested: quarters are ingested in order, so that persons "
+            f"keep their ids (cannot ingest {quarter} after it)",
+            field="quarter",
+        )
+
+
+def _latest_state(quarter: str) -> LinkageState | None:
+    return LinkageState.objects.filter(quarter__lt=quarter).order_by("-quarter").first()
+
+
+def _lock(quarter: str, previous: LinkageState | None) -> None:
+    """Serialise ingests, then make sure nobody ingested while we were linking."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_ID])
+    latest = _latest_state(quarter)
+    if Bundle.objects.filter(quarter=quarter).exists() or (
+        (latest.pk if latest else None) != (previous.pk if previous else None)
+    ):
+        raise InputError(f"another ingest of {quarter} ran at the same time; run it again")
+    _check_order(quarter)
+
+
+def _plan(
+    quarter: str,
+    incoming: list[_Incoming],
+    previous: LinkageState | None,
+    linkage_settings: Settings | None,
+    progress: Progress | None,
+    report: IngestReport,
+) -> _Plan:
+    if progress:
+        progress("link", 0, None)
+    index = _previous_index(previous)
+    tables = [i.file.records for i in incoming]
+    tables += [i.file.related for i in incoming if len(i.file.related)]
+    resolution = resolve_persons(tables, index, quarter=quarter, settings=linkage_settings)
+    report.notes.extend(resolution.notes)
+    found = households(tables, namespace=resolution.index.namespace, persons=resolution.persons)
+    plan = _Plan(
+        quarter, incoming, previous, resolution, _choose_households(resolution, found.of_record)
+    )
+    plan.index_bytes = resolution.index.to_bytes()
+    if progress:
+        progress("link", len(resolution.persons), len(resolution.persons))
+    return plan
+
+
+def _previous_index(previous: LinkageState | None) -> PersonIndex:
+    if previous is None:
+        return PersonIndex.new()
+    data = bytes(previous.index)
+    if not data:
+        raise InputError(f"the person index of {previous.quarter} was pruned; cannot link after it")
+    return PersonIndex.from_bytes(data, where=f"linkage state {previous.quarter}")
+
+
+def _choose_households(
+    resolution: Resolution, of_record: Mapping[RecordKey, str]
+) -> dict[str, str]:
+    """Each person's household this quarter: the one most of their records give; then the one
+    their own records give (rather than an address someone else gave for them, as a school gives
+    a contact's); then the smaller id, so the choice is deterministic."""
+    total: dict[str, Counter[str]] = defaultdict(Counter)
+    own: dict[str, Counter[str]] = defaultdict(Counter)
+    for record, household in of_record.items():
+        person = resolution.persons.get(record)
+        if person is None:
+            continue
+        total[person][household] += 1
+        if not record[0].endswith(RELATED_SOURCE):
+            own[person][household] += 1
+    return {
+        person: min(counted, key=lambda h: (-counted[h], -own[person][h], h))
+        for person, counted in total.items()
+    }
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Writer:
+    plan: _Plan
+    actor: Actor
+    report: IngestReport
+    progress: Progress | None
+    cache: bulk.KeyCache = field(default_factory=bulk.KeyCache)
+    persons: dict[str, int] = field(default_factory=dict)  # pid → pk
+    years: dict[int, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    links: set[tuple[int, int, int]] = field(default_factory=set)
+    categories: dict[str, DataCategory] = field(default_factory=dict)
+
+    def run(self) -> None:
+        quarter = self.plan.quarter
+        self.categories = {c.slug: c for c in DataCategory.objects.all()}
+        self._persons()
+        merges = self._merges()
+        self._households()
+        vault = bulk.VaultWriter(quarter, self.cache)
+        for incoming in self.plan.incoming:
+            self._bundle(incoming, vault)
+        vault.flush()
+        self.report.identities_new = vault.created
+        self.report.identities_unchanged = vault.seen_again
+        self._parent_links()
+        self._years()
+        self._state()
+        self._audit(merges)
+
+    # persons ----------------------------------------------------------------------------------
+
+    def _persons(self) -> None:
+        resolution = self.plan.resolution
+        pids = sorted(set(resolution.persons.values()))
+        self.report.persons = len(
+            {
+                p
+                for (source, _), p in resolution.persons.items()
+                if not source.endswith(RELATED_SOURCE)
+            }
+        )
+        for start in range(0, len(pids), bulk.BATCH):
+            self.persons.update(
+                Person.objects.filter(pid__in=pids[start : start + bulk.BATCH]).values_list(
+                    "pid", "pk"
+                )
+            )
+        new = [bulk.NewPerson(pid, self.plan.quarter) for pid in pids if pid not in self.persons]
+        made = bulk.create_persons(new, self.cache)
+        self.persons.update(made)
+        self.report.new_persons = len(made)
+        erased = bulk.load_keys(self.persons.values(), self.cache)
+        if erased:
+            bulk.rekey(erased, self.cache)
+            self.report.rekeyed_persons = len(erased)
+            self.report.notes.append(
+                f"{len(erased)} persons whose data had been erased appeared again: new keys were made "
+                "for what arrived now; what was erased stays unreadable"
+            )
+
+    def _merges(self) -> list[tuple[str, str]]:
+        merged = self.plan.resolution.merged
+        found = dict(Person.objects.filter(pid__in=list(merged)).values_list("pid", "pk"))
+        done = []
+        for retired_pid, survivor_pid in sorted(merged.items()):
+            if retired_pid not in found or survivor_pid not in self.persons:
+                continue
+            _move_person(found[retired_pid], self.persons[survivor_pid], self.cache)
+            PersonMerge.objects.create(
+                retired_id=found[retired_pid],
+                survivor_id=self.persons[survivor_pid],
+                quarter=self.plan.quarter,
+                run_id=self.actor.run_id,
+            )
+            done.append((retired_pid, survivor_pid))
+        self.report.merged_persons = len(done)
+        return done
+
+    # households -------------------------------------------------------------------------------
+
+    def _households(self) -> None:
+        chosen = self.plan.household_of
+        hids = sorted(set(chosen.values()))
+        existing: dict[str, int] = {}
+        for start in range(0, len(hids), bulk.BATCH):
+            existing.update(
+                Household.objects.filter(hid__in=hids[start : start + bulk.BATCH]).values_list(
+                    "hid", "pk"
+                )
+            )
+        fresh = [h for h in hids if h not in existing]
+        now = timezone.now()
+        ids = bulk.insert_returning_ids(Household, ("hid", "created_at"), [(h, now) for h in fresh])
+        existing.update(zip(fresh, ids, strict=True))
+        bulk.insert_rows(
+            HouseholdMember,
+            ("household", "person", "quarter"),
+            [
+                (existing[hid], self.persons[pid], self.plan.quarter)
+                for pid, hid in sorted(chosen.items())
+            ],
+        )
+        self.report.households = len(hids)
+        self.report.household_members = len(chosen)
+
+    # a bundle's content -------------------------------------------------------------------------
+
+    def _bundle(self, incoming: _Incoming, vault: bulk.VaultWriter) -> None:
+        file, report = incoming.file, incoming.report
+        stored = Bundle.objects.create(
+            organisation=incoming.organisation,
+            quarter=self.plan.quarter,
+            file_name=report.file[:255],
+            sha256=file.source_sha256,
+            rows=report.rows,
+            rows_quarantined=len(report.quarantined),
+            manifest=file.manifest,
+        )
+        content = file.content(transport_private_key())
+        done = 0
+        for batch in _batches(content, BATCH):
+            self._batch(incoming, stored, batch, vault)
+            done += len(batch)
+            if self.progress:
+                self.progress(f"write {file.partner}", done, len(file.records))
+        if done != len(file.records):
+            raise InputError(
+                f"its sealed content has {done} rows but its encodings {len(file.records)}",
+                file=file.path,
+            )
+        report.records = done
+
+    def _batch(
+        self,
+        incoming: _Incoming,
+        stored: Bundle,
+        batch: list[dict[str, Any]],
+        vault: bulk.VaultWriter,
+    ) -> None:
+        file, organisation, report = incoming.file, incoming.organisation, incoming.report
+        persons, quarter = self.plan.resolution.persons, self.plan.quarter
+        owners: list[tuple[int, str]] = []
+        for item in batch:
+            pid = persons.get((file.partner, str(item["r"])))
+            if pid is None:
+                raise InputError(f"row {item.get('n')} has no encoding", file=file.path)
+            owners.append((self.persons[pid], pid))
+        ids = bulk.insert_returning_ids(
+            PartnerRecord,
+            ("bundle", "organisation", "source_ref", "quarter", "person"),
+            [
+                (stored.pk, organisation.pk, str(item["r"])[:120], quarter, person_id)
+                for item, (person_id, _) in zip(batch, owners, strict=True)
+            ],
+        )
+        flags: list[tuple[Any, ...]] = []
+        details: list[tuple[Any, ...]] = []
+        for item, record_id, (person_id, pid) in zip(batch, ids, owners, strict=True):
+            source_ref = str(item["r"])[:120]
+            flags.extend(self._flags(item, record_id, person_id, incoming))
+            details.extend(self._details(item, record_id, person_id, pid, source_ref, incoming))
+            vault.add(person_id, pid, organisation, source_ref, item["id"])
+            self._year(person_id, item["id"])
+            for relation, key, identity in item.get("rel", []):
+                self._related(
+                    file.partner,
+                    person_id,
+                    source_ref,
+                    relation,
+                    key,
+                    identity,
+                    organisation,
+                    vault,
+                )
+        bulk.insert_rows(
+            Indicator,
+            ("record", "person", "organisation", "category", "code", "date", "value"),
+            flags,
+        )
+        bulk.insert_rows(SealedDetail, ("record", "person", "category", "sealed"), details)
+        report.indicators += len(flags)
+        report.details += len(details)
+
+    def _flags(
+        self, item: dict[str, Any], record_id: int, person_id: int, incoming: _Incoming
+    ) -> Iterator[tuple[Any, ...]]:
+        for code, category, day, value in item.get("ind", []):
+            if category not in incoming.allowance.flags or category not in self.categories:
+                dropped = incoming.report.dropped_indicators
+                dropped[code] = dropped.get(code, 0) + 1
+                continue
+            yield (
+                record_id,
+                person_id,
+                incoming.organisation.pk,
+                self.categories[category].pk,
+                str(code)[:60],
+                _date(day, incoming.file.path, item),
+                None if value is None else float(value),
+            )
+
+    def _details(
+        self,
+        item: dict[str, Any],
+        record_id: int,
+        person_id: int,
+        pid: str,
+        source_ref: str,
+        incoming: _Incoming,
+    ) -> Iterator[tuple[Any, ...]]:
+        for category, values in item.get("det", {}).items():
+            if category not in incoming.allowance.details or category not in self.categories:
+                dropped = incoming.report.dropped_detail
+                dropped[category] = dropped.get(category, 0) + 1
+                continue
+            ad = detail_associated_data(
+                pid, incoming.organisation.pk, source_ref, self.plan.quarter, category
+            )
+            sealed = seal_values(ad, values, self.cache.get(person_id))
+            yield (record_id, person_id, self.categories[category].pk, sealed)
+
+    def _related(
+        self,
+        partner: str,
+        child: int,
+        source_ref: str,
+        relation: str,
+        key: str,
+        identity: dict[str, str],
+        organisation: Organisation,
+        vault: bulk.VaultWriter,
+    ) -> None:
+        pid = self.plan.resolution.persons.get((partner + RELATED_SOURCE, key))
+        if pid is None:
+            return
+        person_id = self.persons[pid]
+        vault.add(person_id, pid, organisation, f"{source_ref}/{relation}", identity)
+        self._year(person_id, identity)
+        if relation in PARENT_RELATIONS and person_id != child:
+            self.links.add((child, person_id, organisation.pk))
+
+    def _year(self, person_id: int, identity: Mapping[str, str]) -> None:
+        dob = identity.get("dob", "")
+        if len(dob) >= 4 and dob[:4].isdigit():
+            self.years[person_id][int(dob[:4])] += 1
+
+    # after the content ------------------------------------------------------------------------
+
+    def _parent_links(self) -> None:
+        quarter = self.plan.quarter
+        bulk.insert_rows(
+            ParentLink,
+            ("child", "parent", "quarter", "organisation"),
+            [(c, p, quarter, o) for c, p, o in sorted(self.links)],
+        )
+        self.report.parent_links = len(self.links)
+
+    def _years(self) -> None:
+        """Year of birth (coarse, for ages) where a person has none yet: their records' most
+        common one (ties: the earlier)."""
+        wanted = sorted(self.years)
+        updates = []
+        for start in range(0, len(wanted), bulk.BATCH):
+            missing = Person.objects.filter(
+                pk__in=wanted[start : start + bulk.BATCH], year_of_birth__isnull=True
+            ).values_list("pk", flat=True)
+            for person_id in missing:
+                counted = self.years[person_id]
+                year = min(counted, key=lambda y: (-counted[y], y))
+                updates.append(Person(pk=person_id, year_of_birth=year))
+        Person.objects.bulk_update(updates, ["year_of_birth"], batch_size=500)
+
+    def _state(self) -> None:
+        plan = self.plan
+        index = plan.resolution.index
+        LinkageState.objects.create(
+            quarter=plan.quarter,
+            index=plan.index_bytes,
+            index_sha256=hashlib.sha256(plan.index_bytes).hexdigest(),
+            persons=len(index),
+            records=len(plan.resolution.persons),
+            key_id=plan.incoming[0].file.records.header.key_id if plan.incoming else "",
+            run_id=self.actor.run_id,
+        )
+        keep = list(
+            LinkageState.objects.order_by("-quarter").values_list("pk", flat=True)[:KEEP_INDEXES]
+        )
+        LinkageState.objects.exclude(pk__in=keep).exclude(index=b"").update(index=b"")
+
+    def _audit(self, merges: list[tuple[str, str]]) -> None:
+        quarter, report = self.plan.quarter, self.report
+        entries = []
+        for incoming in self.plan.incoming:
+            partner = incoming.report
+            resource = f"bundle:{quarter}:{partner.partner}"
+            counts = {
+                "rows": partner.rows,
+                "records": partner.records,
+                "flags": partner.indicators,
+                "details": partner.details,
+                "quarantined": len(partner.quarantined),
+                "flags_dropped": sum(partner.dropped_indicators.values()),
+                "details_dropped": sum(partner.dropped_detail.values()),
+            }
+            entries.append(
+                audit.NewEntry(
+                    self.actor,
+                    Event.EXTRACT_ENCODED,
+                    resource=resource,
+                    purpose="identification",
+                    basis=",".join(incoming.allowance.agreements)[:200],
+                    details=counts,
+                )
+            )
+            if partner.quarantined:
+                entries.append(
+                    audit.NewEntry(
+                        self.actor,
+                        Event.EXTRACT_QUARANTINED,
+                        resource=resource,
+                        reason=f"{len(partner.quarantined)} rows set aside",
+                        details={"rows": [q["row"] for q in partner.quarantined[:100]]},
+                    )
+                )
+        entries.extend(
+            audit.NewEntry(
+                self.actor,
+                Event.PERSON_LINKED,
+                resource=f"quarter:{quarter}",
+                subjects=[retired, survivor],
+                reason="new evidence showed two persons are one",
+                details={"retired": retired, "survivor": survivor},
+            )
+            for retired, survivor in merges
+        )
+        entries.append(
+            audit.NewEntry(
+                self.actor,
+                Event.QUARTER_LINKED,
+                resource=f"quarter:{quarter}",
+                details={
+                    "records": len(self.plan.resolution.persons),
+                    "persons": report.persons,
+                    "new_persons": report.new_persons,
+                    "merged_persons": report.merged_persons,
+                    "households": report.households,
+                    "parent_links": report.parent_links,
+                },
+            )
+        )
+        entries.append(
+            audit.NewEntry(
+                self.actor,
+                Event.QUARTER_INGESTED,
+                resource=f"quarter:{quarter}",
+                purpose="identification",
+                details={
+                    "bundles": len(self.plan.incoming),
+                    "records": report.records,
+                    "quarantined": report.quarantined,
+                    "identities_sealed": report.identities_new,
+                },
+            )
+        )
+        audit.record_many(entries)
+
+
+def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _date(text: Any, where: Path, item: dict[str, Any]) -> date:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise InputError(f"row {item.get('n')} has a flag dated '{text}'", file=where) from None
+
+
+# -- merges ---------------------------------------------------------------------------------------
+
+
+def _move_person(retired: int, survivor: int, cache: bulk.KeyCache) -> None:
+    """Move everything ingest wrote about ``retired`` onto ``survivor``, re-sealing under the
+    survivor's key. Rare (a few per quarter), so row by row."""
+    bulk.load_keys([retired, survivor], cache)
+    people = {p.pk: p for p in Person.objects.filter(pk__in=[retired, survivor])}
+    old, new = people[retired], people[survivor]
+    records = list(PartnerRecord.objects.filter(person_id=retired))
+    PartnerRecord.objects.filter(person_id=retired).update(person_id=survivor)
+    Indicator.objects.filter(person_id=retired).update(person_id=survivor)
+    if retired in cache and survivor in cache:
+        _reseal_details(records, old, new, cache)
+        _reseal_identities(old, new, cache)
+    _move_memberships(retired, survivor)
+
+
+def _reseal_details(
+    records: list[PartnerRecord], old: Person, new: Person, cache: bulk.KeyCache
+) -> None:
+    by_record = {r.pk: r for r in records}
+    for detail in SealedDetail.objects.filter(record_id__in=list(by_record)).select_related(
+        "category"
+    ):
+        record = by_record[detail.record_id]
+        record.person = old
+        values = _open_detail(detail, record, cache.get(old.pk))
+        record.person = new
+        detail.sealed = seal_detail(record, detail.category.slug, values, cache.get(new.pk))
+        detail.person_id = new.pk
+        detail.save(update_fields=["sealed", "person"])
+
+
+def _open_detail(detail: SealedDetail, record: PartnerRecord, key: bytes) -> dict[str, str]:
+    blob = crypto.open_sealed(
+        key,
+        crypto.Sealed.from_bytes(bytes(detail.sealed)),
+        record_associated_data(record, detail.category.slug),
+    )
+    values: dict[str, str] = json.loads(blob)
+    return values
+
+
+def _reseal_identities(old: Person, new: Person, cache: bulk.KeyCache) -> None:
+    kept = set(Identity.objects.filter(person=new).values_list("organisation_id", "fingerprint"))
+    for identity in Identity.objects.filter(person=old).select_related("organisation"):
+        if (identity.organisation_id, identity.fingerprint) in kept:
+            Identity.objects.filter(
+                person=new,
+                organisation_id=identity.organisation_id,
+                fingerprint=identity.fingerprint,
+            ).update(first_quarter=min(identity.first_quarter, _first(new, identity)))
+            identity.delete()
+            continue
+        plain = crypto.open_sealed(
+            cache.get(old.pk),
+            crypto.Sealed.from_bytes(bytes(identity.sealed)),
+            identity_associated_data(old, identity.organisation, identity.fingerprint),
+        )
+        sealed = crypto.seal(
+            cache.get(new.pk),
+            plain,
+            identity_associated_data(new, identity.organisation, identity.fingerprint),
+        )
+        Identity.objects.filter(pk=identity.pk).update(person=new, sealed=sealed.to_bytes())
+        kept.add((identity.organisation_id, identity.fingerprint))
+    BlindIndex.objects.filter(identity__person=old).delete()
+
+
+def _first(person: Person, identity: Identity) -> str:
+    found = (
+        Identity.objects.filter(
+            person=person,
+            organisation_id=identity.organisation_id,
+            fingerprint=identity.fingerprint,
+        )
+        .values_list("first_quarter", flat=True)
+        .first()
+    )
+    return found or identity.first_quarter
+
+
+def _move_memberships(retired: int, survivor: int) -> None:
+    taken = set(
+        HouseholdMember.objects.filter(person_id=survivor).values_list("quarter", flat=True)
+    )
+    HouseholdMember.objects.filter(person_id=retired, quarter__in=taken).delete()
+    HouseholdMember.objects.filter(person_id=retired).update(person_id=survivor)
+    for link in ParentLink.objects.filter(child_id=retired) | ParentLink.objects.filter(
+        parent_id=retired
+    ):
+        child = survivor if link.child_id == retired else link.child_id
+        parent = survivor if link.parent_id == retired else link.parent_id
+        duplicate = ParentLink.objects.filter(
+            child_id=child,
+            parent_id=parent,
+            quarter=link.quarter,
+            organisation_id=link.organisation_id,
+        ).exists()
+        if child == parent or duplicate:
+            link.delete()
+        else:
+            ParentLink.objects.filter(pk=link.pk).update(child_id=child, parent_id=parent)
