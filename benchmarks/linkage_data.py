@@ -2,7 +2,10 @@
 
 The scaled sets (10k, 100k, 1M records a side) are made here, reproducibly from a seed, with the
 vocabulary of the FEBRL files (given names, surnames, streets, suburbs weighted by how often they
-occur there) and a FEBRL-like corruption model: typing errors, missing values, nicknames, swapped
+occur there). FEBRL has only about 850 given names and 2,900 surnames, far fewer than a real
+population of a million (England has hundreds of thousands of surnames, most of them rare), so a
+share of people (30% of surnames, 10% of given names) get a rare name made by a letter-pair Markov
+chain trained on the FEBRL names. Records are corrupted with a FEBRL-like model: typing errors, missing values, nicknames, swapped
 names, surname changes, date errors (a digit, day and month swapped, a year out), house moves and
 postcode typos. The right file holds corrupted copies of 80% of the left file's people, one each,
 plus 20% people of its own, so one-to-one linkage is right and 0.8 × n pairs are true.
@@ -85,10 +88,34 @@ def vocabulary() -> Vocabulary:
     )
 
 
+class _NameChain:
+    """Makes new, plausible names from letter pairs seen in real ones (for the rare-name tail)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.next: dict[str, list[str]] = {}
+        for name in names:
+            padded = "^" + name.replace(" ", "").replace("-", "") + "$"
+            for a, b in zip(padded, padded[1:], strict=False):
+                self.next.setdefault(a, []).append(b)
+
+    def make(self, rng: random.Random) -> str:
+        while True:
+            out, letter = [], "^"
+            while len(out) < 12:
+                letter = rng.choice(self.next[letter])
+                if letter == "$":
+                    break
+                out.append(letter)
+            if 3 <= len(out) <= 11:
+                return "".join(out)
+
+
 class _Maker:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.words = vocabulary()
+        self.rare_surname = _NameChain(self.words.surnames)
+        self.rare_given = _NameChain(self.words.given)
         districts = [f"NF{n}" for n in range(1, 30)] + [f"SE{n}" for n in range(1, 28)]
         self.districts = districts
         self.given_cum = list(accumulate(self.words.given_weights))
@@ -100,8 +127,16 @@ class _Maker:
         born = f"{year:04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         return {
             "rec_id": f"p{number}",
-            "given_name": rng.choices(w.given, cum_weights=self.given_cum)[0],
-            "surname": rng.choices(w.surnames, cum_weights=self.surname_cum)[0],
+            "given_name": (
+                self.rare_given.make(rng)
+                if rng.random() < 0.10
+                else rng.choices(w.given, cum_weights=self.given_cum)[0]
+            ),
+            "surname": (
+                self.rare_surname.make(rng)
+                if rng.random() < 0.30
+                else rng.choices(w.surnames, cum_weights=self.surname_cum)[0]
+            ),
             "dob": born,
             "sex": rng.choice("MF"),
             **self.address(),

@@ -24,12 +24,13 @@ def link(
 ) -> Links:
     """Links between two encoded tables: pairs whose match probability reaches the threshold.
 
-    With ``one_to_one`` each record appears in at most one link (the best, greedily): use it
-    when neither source holds more than one record per person. ``Links.rows()`` gives
+    With ``one_to_one`` each record appears in at most one link (the best, greedily), and the
+    match probability knows it (a pair with no rival needs less evidence): use it when neither
+    source holds more than one record per person. ``Links.rows()`` gives
     ``(left_id, right_id, probability)``. InputError if the tables were encoded with different
     secrets or settings.
     """
-    found = score_link(left, right, settings, threshold=threshold)
+    found = score_link(left, right, settings, threshold=threshold, one_to_one=one_to_one)
     if one_to_one:
         found = found.select(_one_to_one(found.left_rows, found.right_rows, found.probability))
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Final, Literal
@@ -19,11 +20,11 @@ from numpy.typing import NDArray
 from kinfold.errors import InputError
 from kinfold.linkage import _normalise as norm
 from kinfold.linkage._bloom import FieldFilter, qgrams
-from kinfold.linkage._columns import ColumnMap
-from kinfold.linkage._keys import check_secret, derive, key_id, token64
+from kinfold.linkage._columns import ColumnMap, FieldSource
+from kinfold.linkage._keys import check_secret, derive, key_id, token64, tokens64
 from kinfold.linkage._settings import BlockingPass, Settings
 from kinfold.linkage._table import EncodedTable, TableHeader
-from kinfold.linkage.fields import FUZZY_FIELDS, RECORD_ID, REFERENCE_FIELDS
+from kinfold.linkage.fields import FUZZY_FIELDS, REFERENCE_FIELDS
 
 BadValues = Literal["error", "skip-row", "blank"]
 CHUNK: Final = 65_536
@@ -96,13 +97,7 @@ def encode(
     report = report if report is not None else EncodeReport()
     encoder = _Encoder(secret, settings)
     reader = _RowReader(column_map, bad_values, None if file is None else str(file), report)
-    chunks = []
-    canonical = reader.canonical(rows, first_row)
-    while True:
-        chunk = _take_chunk(canonical)
-        if not chunk.ids:
-            break
-        chunks.append(encoder.encode_chunk(chunk))
+    chunks = [encoder.encode_chunk(chunk) for chunk in reader.chunks(rows, first_row)]
     report.records = sum(len(c[0]) for c in chunks)
     if not chunks:
         chunks.append(encoder.encode_chunk(_Canonical()))
@@ -135,38 +130,45 @@ def blocking_names(settings: Settings) -> tuple[str, ...]:
     return (*(p.name for p in settings.blocking), *REFERENCE_FIELDS)
 
 
-def _take_chunk(records: Iterator[tuple[str, dict[str, str]]]) -> _Canonical:
-    chunk = _Canonical()
-    for record_id, values in islice(records, CHUNK):
-        chunk.ids.append(record_id)
-        for name in _ENCODED:
-            chunk.values[name].append(values.get(name, ""))
-        chunk.first_names.append(values.get("given_name.first", ""))
-    return chunk
+class _Bad:
+    """A value that did not normalise, and why (cached like a good value)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+Normalised = tuple[str, ...] | _Bad
 
 
 class _RowReader:
-    """Turns raw rows into (record id, normalised values), applying the bad-value policy."""
+    """Turns raw rows into chunks of normalised columns, applying the bad-value policy."""
 
     def __init__(
         self, column_map: ColumnMap, policy: BadValues, file: str | None, report: EncodeReport
     ) -> None:
         self.map, self.policy, self.file, self.report = column_map, policy, file, report
         self.seen: set[str] = set()
-        self.normalisers: dict[str, Callable[[str], dict[str, str]]] = {
-            name: _normaliser(name, source.date_format)
+        self.fields = [
+            (name, source, _normaliser(name, source.date_format))
             for name, source in column_map.fields.items()
-        }
+            if name in _ENCODED
+        ]
 
-    def canonical(
+    def chunks(
         self, rows: Iterable[Mapping[str, str | None]], first_row: int
-    ) -> Iterator[tuple[str, dict[str, str]]]:
-        for number, row in enumerate(rows, start=first_row):
+    ) -> Iterator[_Canonical]:
+        """Chunks of up to CHUNK normalised records; rows numbered from ``first_row``."""
+        source = iter(rows)
+        number = first_row
+        while batch := list(islice(source, CHUNK)):
             if number == first_row:
-                self._check_columns(row)
-            found = self._read(row, number)
-            if found is not None:
-                yield found
+                self._check_columns(batch[0])
+            chunk = self._chunk(batch, number)
+            number += len(batch)
+            if chunk.ids:
+                yield chunk
 
     def _check_columns(self, row: Mapping[str, str | None]) -> None:
         for column, name in self.map.columns():
@@ -179,76 +181,120 @@ class _RowReader:
                     field=column,
                 )
 
-    def _read(
-        self, row: Mapping[str, str | None], number: int
-    ) -> tuple[str, dict[str, str]] | None:
-        record_id = self._record_id(row, number)
-        if record_id is None:
-            return None
-        values: dict[str, str] = {}
-        for name, source in self.map.fields.items():
-            raw = source.value(row)
-            if not raw:
-                continue
-            try:
-                values.update(self.normalisers[name](raw))
-            except ValueError as exc:
-                bad = BadValue(number, "+".join(source.columns), str(exc), self.file)
-                if not self._tolerate(bad, blank=True):
-                    return None
-        self.seen.add(record_id)
-        return record_id, values
+    def _chunk(self, batch: list[Mapping[str, str | None]], start: int) -> _Canonical:
+        columns: dict[str, list[Normalised]] = {}
+        bad: list[tuple[int, int, BadValue]] = []
+        for order, (name, source, normalise) in enumerate(self.fields):
+            found = [normalise(raw) for raw in _raw_values(batch, source)]
+            columns[name] = found
+            bad.extend(
+                (i, order, BadValue(start + i, "+".join(source.columns), v.message, self.file))
+                for i, v in enumerate(found)
+                if isinstance(v, _Bad)
+            )
+        skipped = self._apply_policy(sorted(bad, key=lambda b: (b[0], b[1])))
+        ids = self._record_ids(batch, start, skipped)
+        return self._canonical(columns, ids)
 
-    def _record_id(self, row: Mapping[str, str | None], number: int) -> str | None:
-        column = self.map.record_id
-        if column is None:
-            return str(number)
-        record_id = (row.get(column) or "").strip()
-        problem = ""
-        if not record_id:
-            problem = "the record id is blank"
-        elif record_id in self.seen:
-            problem = f"the record id '{record_id}' is used by an earlier row"
-        if problem:
-            bad = BadValue(number, column or RECORD_ID, problem, self.file)
-            self._tolerate(bad, blank=False)
-            return None
-        return record_id
-
-    def _tolerate(self, bad: BadValue, *, blank: bool) -> bool:
-        """Report ``bad``; True if the row goes on (the value blanked), False if it is skipped."""
-        if self.policy == "error" or (self.policy == "blank" and not blank):
-            raise InputError(bad.message, file=self.file, row=bad.row, field=bad.column)
+    def _apply_policy(self, bad: list[tuple[int, int, BadValue]]) -> set[int]:
+        """Raise, skip or blank the bad values (in file order); the positions of skipped rows."""
+        if bad and self.policy == "error":
+            first = bad[0][2]
+            raise InputError(first.message, file=self.file, row=first.row, field=first.column)
         if self.policy == "blank":
-            self.report.blanked_values.append(bad)
-            return True
-        self.report.skipped_rows.append(bad)
-        return False
+            self.report.blanked_values.extend(b for _, _, b in bad)
+            return set()
+        skipped: set[int] = set()
+        for position, _, value in bad:
+            if position not in skipped:
+                skipped.add(position)
+                self.report.skipped_rows.append(value)
+        return skipped
+
+    def _record_ids(
+        self, batch: list[Mapping[str, str | None]], start: int, skipped: set[int]
+    ) -> list[str | None]:
+        """Each row's record id, or None for a row left out (skipped, blank or repeated id)."""
+        column = self.map.record_id
+        ids: list[str | None] = []
+        for position, row in enumerate(batch):
+            if position in skipped:
+                ids.append(None)
+                continue
+            if column is None:
+                ids.append(str(start + position))
+                continue
+            record_id = (row.get(column) or "").strip()
+            problem = ""
+            if not record_id:
+                problem = "the record id is blank"
+            elif record_id in self.seen:
+                problem = f"the record id '{record_id}' is used by an earlier row"
+            if problem:
+                value = BadValue(start + position, column, problem, self.file)
+                if self.policy != "skip-row":
+                    raise InputError(problem, file=self.file, row=value.row, field=column)
+                self.report.skipped_rows.append(value)
+                ids.append(None)
+                continue
+            self.seen.add(record_id)
+            ids.append(record_id)
+        return ids
+
+    def _canonical(self, columns: dict[str, list[Normalised]], ids: list[str | None]) -> _Canonical:
+        kept = [i for i, record_id in enumerate(ids) if record_id is not None]
+        chunk = _Canonical()
+        chunk.ids = [ids[i] or "" for i in kept]
+        empty = [""] * len(kept)
+        for name in _ENCODED:
+            chunk.values[name] = empty
+        chunk.first_names = empty
+        for name, found in columns.items():
+            values = [found[i] for i in kept]
+            chunk.values[name] = [v[0] if isinstance(v, tuple) else "" for v in values]
+            if name == "given_name":
+                chunk.first_names = [v[1] if isinstance(v, tuple) else "" for v in values]
+        return chunk
 
 
-def _normaliser(name: str, date_format: str | None) -> Callable[[str], dict[str, str]]:
-    """The function from a field's raw text to its normalised value(s)."""
+def _raw_values(batch: list[Mapping[str, str | None]], source: FieldSource) -> list[str]:
+    if len(source.columns) == 1:
+        column = source.columns[0]
+        return [(row.get(column) or "").strip() for row in batch]
+    return [source.value(row) for row in batch]
+
+
+def _normaliser(name: str, date_format: str | None) -> Callable[[str], Normalised]:
+    """The cached function from a field's raw text to its normalised value(s) or a _Bad."""
+    plain = _plain_normaliser(name, date_format)
+
+    @lru_cache(maxsize=1_000_000)
+    def normalise(raw: str) -> Normalised:
+        if not raw:
+            return ("", "")
+        try:
+            return plain(raw)
+        except ValueError as exc:
+            return _Bad(str(exc))
+
+    return normalise
+
+
+def _plain_normaliser(name: str, date_format: str | None) -> Callable[[str], tuple[str, ...]]:
     if name == "given_name":
-
-        def given(raw: str) -> dict[str, str]:
-            whole, first = norm.given_name(raw)
-            return {"given_name": whole, "given_name.first": first}
-
-        return given
+        return norm.given_name
     if name == "surname":
-        return lambda raw: {"surname": norm.surname(raw)}
+        return lambda raw: (norm.surname(raw),)
     if name == "dob":
         fmt = date_format or "%Y-%m-%d"
-        return lambda raw: {"dob": norm.dob(raw, fmt)}
+        return lambda raw: (norm.dob(raw, fmt),)
     if name == "sex":
-        return lambda raw: {"sex": norm.sex(raw)}
+        return lambda raw: (norm.sex(raw),)
     if name == "address":
-        return lambda raw: {"address": norm.address(raw)}
+        return lambda raw: (norm.address(raw),)
     if name == "postcode":
-        return lambda raw: {"postcode": norm.postcode(raw)}
-    if name in REFERENCE_FIELDS:
-        return lambda raw: {name: norm.reference(name, raw)}
-    return lambda raw: {}  # contact details are never encoded
+        return lambda raw: (norm.postcode(raw),)
+    return lambda raw: (norm.reference(name, raw),)
 
 
 class _Encoder:
@@ -319,9 +365,7 @@ class _Encoder:
 
     @staticmethod
     def _tokens(key: bytes, values: list[str]) -> NDArray[np.uint64]:
-        cache: dict[str, int] = {"": 0}
-        out = [cache[v] if v in cache else cache.setdefault(v, token64(key, v)) for v in values]
-        return np.asarray(out, dtype=np.uint64)
+        return tokens64(key, values)
 
     def _nicknames(self, first_names: list[str]) -> NDArray[np.uint64]:
         out = np.zeros((len(first_names), NICKNAME_SLOTS), dtype=np.uint64)
@@ -354,9 +398,10 @@ class _Encoder:
 
     def _pass_keys(self, blocking: BlockingPass, chunk: _Canonical) -> NDArray[np.uint64]:
         parts = [_component(f, t, chunk) for f, t in blocking.parts]
-        texts = []
-        for values in zip(*parts, strict=True):
-            texts.append(blocking.name + _SEP + _SEP.join(values) if all(values) else "")
+        label = blocking.name + _SEP
+        texts = [
+            label + _SEP.join(values) if all(values) else "" for values in zip(*parts, strict=True)
+        ]
         return self._tokens(self.blocking_key, texts)
 
 
@@ -388,8 +433,12 @@ def _component(field: str, transform: str, chunk: _Canonical) -> list[str]:
         return [norm.phonetic(v) for v in values]
     if transform == "year":
         return [v[:4] for v in values]
+    if transform == "year-month":
+        return [v[:6] for v in values]
     if transform == "month-day":
         return [v[4:] for v in values]
+    if transform == "unordered":  # the same whichever way round day and month were written
+        return [v[:4] + min(v[4:6], v[6:]) + max(v[4:6], v[6:]) if v else "" for v in values]
     if transform == "district":
         return [norm.postcode_district(v) for v in values]
     if transform == "sector":

@@ -16,6 +16,9 @@ import secrets
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+from numpy.typing import NDArray
+
 from kinfold.errors import ConfigError
 
 MIN_SECRET_BYTES: Final = 16
@@ -61,9 +64,28 @@ def key_id(secret: bytes) -> str:
 
 
 def token64(key: bytes, text: str) -> int:
-    """A keyed 64-bit token of ``text``, never 0 (0 means "missing" in encoded tables)."""
-    value = int.from_bytes(hmac.digest(key, text.encode(), "sha256")[:8], "little")
-    return value or 1
+    """A keyed 64-bit token of ``text``, never 0 (0 means "missing" in encoded tables).
+
+    Keyed BLAKE2b (RFC 7693's MAC mode, a pseudo-random function like HMAC) rather than
+    HMAC-SHA256: a record has a dozen tokens and BLAKE2b makes them three times faster. The key is
+    still derived from the secret with HMAC-SHA256 (:func:`derive`); Bloom filter bits use HMAC.
+    """
+    digest = hashlib.blake2b(text.encode(), key=key, digest_size=8).digest()
+    return int.from_bytes(digest, "little") or 1
+
+
+def tokens64(key: bytes, texts: list[str]) -> NDArray[np.uint64]:
+    """:func:`token64` of each text at once ('' gives 0)."""
+    blake2b = hashlib.blake2b
+    blob = b"".join(
+        blake2b(t.encode(), key=key, digest_size=8).digest() if t else _ZERO for t in texts
+    )
+    found = np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+    found[(found == 0) & np.fromiter((bool(t) for t in texts), bool, len(texts))] = 1
+    return found
+
+
+_ZERO: Final = bytes(8)
 
 
 def seed(key: bytes) -> int:

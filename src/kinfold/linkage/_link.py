@@ -106,13 +106,17 @@ def score_link(
     settings: Settings | None = None,
     *,
     threshold: float | None = None,
+    one_to_one: bool = False,
 ) -> Links:
-    """Every compared pair of ``left`` x ``right`` at or above the threshold, scored."""
+    """Every compared pair of ``left`` x ``right`` at or above the threshold, scored.
+
+    ``one_to_one`` scores each pair as the one match of both its records (one_to_one_log_odds).
+    """
     check_comparable(left, right)
     settings = settings or Settings.default()
     stats = BlockingStats([0] * left.blocking.shape[1], [0] * left.blocking.shape[1])
     batches = link_pairs(left.blocking, right.blocking, settings.max_block_pairs, stats)
-    found = _Scorer(left, right, settings, same=False).run(batches, threshold)
+    found = _Scorer(left, right, settings, same=False).run(batches, threshold, one_to_one)
     found.blocking = stats
     return found
 
@@ -156,7 +160,12 @@ class _Scorer:
         self.tf = self._term_frequencies(tables)
         self.sessions = training_passes(left, self.design)
 
-    def run(self, batches: Iterable[tuple[Index, Index]], threshold: float | None) -> Links:
+    def run(
+        self,
+        batches: Iterable[tuple[Index, Index]],
+        threshold: float | None,
+        one_to_one: bool = False,
+    ) -> Links:
         threshold = self.settings.threshold if threshold is None else threshold
         if self.settings.classifier == "weighted-dice":
             return self._weighted_dice(batches, threshold)
@@ -179,7 +188,10 @@ class _Scorer:
         bayes += self._tf_adjustment(model, code, left_rows, right_rows)
         model.match_share = self._global_share(bayes)
         share = model.match_share
-        weight = np.log2(share / (1 - share)) + bayes
+        if one_to_one:
+            weight = self._one_to_one_weights(bayes, left_rows, right_rows, share)
+        else:
+            weight = np.log2(share / (1 - share)) + bayes
         chance = probability(weight)
         keep = chance >= threshold
         return Links(
@@ -192,6 +204,18 @@ class _Scorer:
             pairs_compared=len(code),
             model=model,
         )
+
+    def _one_to_one_weights(
+        self, bayes: Floats, li: NDArray[np.int32], ri: NDArray[np.int32], share: float
+    ) -> Floats:
+        """Log-odds that each pair is *the* match of both its records, when each record has at most
+        one (see one_to_one_log_odds); the smaller of the two records' views."""
+        n_left, n_right = len(self.left), len(self.right)
+        matches = share * n_left * n_right
+        missed = self.settings.missed_match_share
+        from_left = one_to_one_log_odds(bayes, li, n_left, n_right, matches / n_left, missed)
+        from_right = one_to_one_log_odds(bayes, ri, n_right, n_left, matches / n_right, missed)
+        return np.minimum(from_left, from_right)
 
     def _shared_keys(self, li: Index, ri: Index) -> NDArray[np.int64]:
         """Per pair, a bit for each training pass whose blocking key the two records share."""
@@ -217,19 +241,27 @@ class _Scorer:
             session_code, where = np.unique(combo_code[inside], return_inverse=True)
             session_counts = np.bincount(where, weights=counts[inside]).astype(np.float64)
             included = [c for c, comp in enumerate(self.design) if comp.name not in excluded]
-            found.append(
-                fit_session(
-                    self.design,
-                    self._decode(session_code),
-                    session_counts,
-                    u,
-                    included,
-                    self.settings.em_iterations,
-                    self.settings.prior_match_share,
-                )
+            session = fit_session(
+                self.design,
+                self._decode(session_code),
+                session_counts,
+                u,
+                included,
+                self.settings.em_iterations,
+                self.settings.prior_match_share,
             )
+            found.append(self._trusted(session, included))
         m = combine_sessions(self.design, found)
         return FellegiSunter(self.design, m, u, 0.0, iterations=len(found))
+
+    def _trusted(self, session: Session, included: list[int]) -> Session:
+        """Keep a session's ``m`` only for comparisons it could judge: ones with another
+        informative field beside them (a session left with just sex and the address cannot tell a
+        person who moved from a stranger, so its ``m`` for the address would be wrong)."""
+        groups = {c: _GROUP.get(self.design[c].name, self.design[c].name) for c in included}
+        informative = {g for g in groups.values() if g not in _UNINFORMATIVE}
+        keep = {c: m for c, m in session.m.items() if informative - {groups[c]}}
+        return Session(keep, session.match_share, session.expected_matches)
 
     def _global_share(self, bayes: Floats) -> float:
         """The chance that two random records match (fixed point over the compared pairs)."""
@@ -358,6 +390,39 @@ class _Scorer:
         )
 
 
+def one_to_one_log_odds(
+    bayes: Floats,
+    own: NDArray[np.int32],
+    n_own: int,
+    n_other: int,
+    has_match: float,
+    missed: float,
+) -> Floats:
+    """Log2-odds that each pair is its ``own``-side record's match, under "at most one match each".
+
+    A record has a match on the other side with chance ``has_match`` (π), equally likely to be any of
+    the ``n_other`` records before the data are seen. Given the Bayes factors of its compared pairs
+    (``bayes`` in bits), the chance that pair j is the match is
+
+        (π/n) 2^b_j / ((1 - π) + π·missed + (π/n) Σ_k 2^b_k)
+
+    where ``missed`` is the chance that blocking never compared the true match. A pair with no
+    rival therefore needs less evidence than under independent pairs, and a pair with a strong
+    rival needs more.
+    """
+    pi = min(max(has_match, 1e-9), 1 - 1e-9)
+    t = np.log2(pi / max(n_other, 1)) + bayes
+    size = max(n_own, int(own.max()) + 1 if len(own) else 0)
+    top = np.full(size, -np.inf)
+    np.maximum.at(top, own, t)
+    total = top + np.log2(np.maximum(np.bincount(own, np.exp2(t - top[own]), size), 1e-300))
+    rest = np.log2((1 - pi) + pi * missed)
+    log_p = t - np.logaddexp2(rest, total[own])
+    p = np.clip(np.exp2(log_p), 1e-300, 1 - 1e-16)
+    odds: Floats = np.log2(p / (1 - p))
+    return odds
+
+
 def training_passes(table: EncodedTable, design: tuple[Comparison, ...]) -> dict[int, set[str]]:
     """Blocking passes to train on (column → the fields its key is made from), reference passes
     and passes that leave nothing to learn left out."""
@@ -367,6 +432,9 @@ def training_passes(table: EncodedTable, design: tuple[Comparison, ...]) -> dict
         fields = {part.split(":")[0] for part in name.split("+")}
         if "names" in fields:
             fields |= {"given_name", "surname"}
+        for family in _TOGETHER:  # a key on postcode also selects pairs with the same address
+            if fields & family:
+                fields |= family
         if fields <= REFERENCE_SET or not names - fields:
             continue
         found[column] = fields
@@ -374,6 +442,12 @@ def training_passes(table: EncodedTable, design: tuple[Comparison, ...]) -> dict
 
 
 REFERENCE_SET = frozenset(REFERENCE_FIELDS)
+#: Fields so bound up with each other that training on one's key biases the other's ``m``.
+_TOGETHER = (frozenset({"address", "postcode"}),)
+#: Fields that count as one piece of evidence when judging whether a session can estimate ``m``.
+_GROUP = {"postcode": "address"}
+#: Fields too weak on their own to tell a match from a non-match.
+_UNINFORMATIVE = frozenset({"sex"})
 
 
 def design_of(links: Links) -> tuple[Comparison, ...]:

@@ -58,8 +58,10 @@ class FellegiSunter:
     def describe(self) -> list[str]:
         """One line per comparison level: m, u and weight, for reports and docs."""
         lines = [
-            f"chance two random records match: {self.match_share:.3g} "
-            f"(m from {self.iterations} blocking-pass sessions)"
+            (
+                f"chance two random records match: {self.match_share:.3g} "
+                f"(m from {self.iterations} blocking-pass sessions)"
+            )
         ]
         for comparison, m, u, w in zip(
             self.design, self.m, self.u, self.level_weights(), strict=True

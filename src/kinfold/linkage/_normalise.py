@@ -97,6 +97,8 @@ _SEX_UNKNOWN: Final = frozenset(
 @lru_cache(maxsize=500_000)
 def fold(text: str) -> str:
     """Lower case ASCII: accents removed (é → e), ligatures spelt out (æ → ae, ß → ss)."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 

@@ -21,7 +21,7 @@ CLASSIFIERS: Final = ("fellegi-sunter", "weighted-dice")
 TRANSFORMS: Final = {
     "given_name": ("", "first", "initial", "phonetic", "nickname"),
     "surname": ("", "initial", "phonetic"),
-    "dob": ("", "year", "month-day"),
+    "dob": ("", "year", "year-month", "month-day", "unordered"),
     "sex": ("",),
     "address": ("",),
     "postcode": ("", "district", "sector"),
@@ -70,6 +70,7 @@ class Settings:
     threshold: float
     em_iterations: int
     prior_match_share: float
+    missed_match_share: float
     keep_per_source: int
     keep_per_person: int
     source: str = "(shipped defaults)"
@@ -178,7 +179,14 @@ def _parse(data: Mapping[str, Any], file: str | Path) -> Settings:
     encoding, linking, persons = top.sub("encoding"), top.sub("linking"), top.sub("persons")
     encoding.unknown({"qgram", "salt", "hardening"})
     linking.unknown(
-        {"max_block_pairs", "classifier", "threshold", "em_iterations", "prior_match_share"}
+        {
+            "max_block_pairs",
+            "classifier",
+            "threshold",
+            "em_iterations",
+            "prior_match_share",
+            "missed_match_share",
+        }
     )
     persons.unknown({"keep_per_source", "keep_per_person"})
     hardening = encoding.choice("hardening", HARDENINGS)
@@ -193,6 +201,7 @@ def _parse(data: Mapping[str, Any], file: str | Path) -> Settings:
         threshold=linking.number("threshold", 0.0, 1.0),
         em_iterations=linking.integer("em_iterations", 1, 10_000),
         prior_match_share=linking.number("prior_match_share", 1e-9, 0.999),
+        missed_match_share=linking.number("missed_match_share", 1e-9, 0.5),
         keep_per_source=persons.integer("keep_per_source", 1, 1000),
         keep_per_person=persons.integer("keep_per_person", 1, 10_000),
         source=str(file),
