@@ -12,6 +12,7 @@ from kinfold.agreements.services import load_folder
 from kinfold.audit.actors import Actor
 from kinfold.people import services
 from kinfold.people.models import Family
+from kinfold.programme.models import Journey, State
 from kinfold.staff.models import Assignment, User
 from tests.factories import UserFactory, add_member, add_record
 
@@ -127,4 +128,12 @@ def family(agreements: None, key_worker: User, manager: User) -> Family:
         {"service": "Community mental health team"},
     )
     Assignment.objects.create(family=fam, key_worker=key_worker, assigned_by=manager)
+    # Contacted in the programme: its key worker may see its contact details (kinfold.programme).
+    Journey.objects.create(
+        family=fam,
+        framework_id="national-2015",
+        identified_quarter="2016Q1",
+        problems=[],
+        state=State.CONTACTED,
+    )
     return fam

@@ -61,6 +61,7 @@ requests = st.builds(
     override=st.sampled_from(["", "override-1"]),
     referred=st.booleans(),
     own_proposal=st.booleans(),
+    contact_released=st.booleans(),
 )
 
 

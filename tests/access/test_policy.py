@@ -151,7 +151,18 @@ CASES = [
         "override",
     ),
     ("no rules at all: deny", {"rules": (), "consent": "c-1"}, False, "no approved agreement"),
-    ("contact details for own family", {"action": Action.VIEW_CONTACT}, True, "assignment"),
+    (
+        "contact details for own family, once contacted",
+        {"action": Action.VIEW_CONTACT, "contact_released": True},
+        True,
+        "assignment",
+    ),
+    (
+        "contact details before the family is contacted",
+        {"action": Action.VIEW_CONTACT},
+        False,
+        "once the family is contacted",
+    ),
     (
         "contact details of another family",
         {"action": Action.VIEW_CONTACT, "assigned": False},

@@ -161,6 +161,7 @@ def cedar_request(request: Request) -> dict[str, Any]:
             "consent": bool(request.consent),
             "override": bool(request.override),
             "own_proposal": request.own_proposal,
+            "contact_released": request.contact_released,
         },
     }
 

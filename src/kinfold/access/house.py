@@ -36,6 +36,11 @@ permit (
   resource
 );
 
+// ... and only once the family's journey has reached "contacted", for that family only.
+@id("house/contact-released")
+forbid (principal, action == Kinfold::Action::"family:contact:view", resource)
+unless { context.contact_released };
+
 // Team managers allocate families to key workers.
 @id("house/assign")
 permit (

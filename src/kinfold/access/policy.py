@@ -136,6 +136,7 @@ class Request:
     rules: tuple[Rule, ...] = field(default=())
     referred: bool = False  # an open referral sends this to the requester's organisation
     own_proposal: bool = False  # deciding on an override the requester proposed
+    contact_released: bool = False  # the family's programme journey has reached "contacted"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ def evaluate(request: Request) -> Decision:
         return deny("no open referral sends this to your organisation")
     if request.action == Action.DECIDE_OVERRIDE and request.own_proposal:
         return deny("you proposed this override: a different person must decide it")
+    if request.action == Action.VIEW_CONTACT and not request.contact_released:
+        return deny("contact details are released once the family is contacted in the programme")
     if request.action == Action.VIEW_FLAGS:
         return _by_agreement(request, "flags")
     if request.action == Action.VIEW_DETAIL:

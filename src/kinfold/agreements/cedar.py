@@ -50,6 +50,7 @@ namespace Kinfold {
     consent: Bool,          // a consent in force covers this person, purpose, partner and category
     override: Bool,         // an approved, unexpired override covers it
     own_proposal: Bool,     // they proposed the override they are deciding on
+    contact_released: Bool, // the family's programme journey has reached "contacted"
   };
 
   action "family:list", "audit:view", "override:list", "referral:list"

@@ -179,3 +179,9 @@ def sample(quarter: str) -> AuditSample | None:
 
 def samples() -> list[AuditSample]:
     return list(AuditSample.objects.select_related("drawn_by").order_by("-quarter"))
+
+
+def contact_released(family: Any) -> bool:
+    """Whether the family's contact details are released to its key worker: its journey has
+    reached *contacted* and has not ended. `kinfold.access.facts` reads this for VIEW_CONTACT."""
+    return journeys.contact_released(family)
