@@ -100,7 +100,8 @@ class FamilyQuarter:
     """What the rules need to know about one family in one quarter it existed.
 
     Person ids are the truth's person ids. `attendance` holds the quarter's attendance of child
-    members on a school roll; `education_children` the members with a problem-2 event.
+    members on a school roll; `education_children` the members with a problem-2 event (so when it
+    is not empty, `problems` holds 2).
     """
 
     quarter: Quarter
