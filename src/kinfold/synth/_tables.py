@@ -12,8 +12,9 @@ from numpy.typing import NDArray
 class Table:
     """Equal-length numpy columns addressed by name; rows are positions, `key` is a sorted id column.
 
-    Rows are only ever appended with larger keys and removed by `keep`, so the key column stays sorted
-    and `positions` can find rows by id with a binary search.
+    Rows are only ever appended with larger keys and removed by `keep`, so keys stay unique and
+    `positions` can find rows by id through a dense index (rebuilt when rows change), which is much
+    faster than a binary search for the millions of look-ups a quarter makes.
     """
 
     def __init__(self, key: str, columns: Mapping[str, NDArray[Any]]) -> None:
@@ -22,6 +23,7 @@ class Table:
         lengths = {len(c) for c in self.columns.values()}
         if len(lengths) > 1:
             raise ValueError(f"columns of different lengths: {lengths}")
+        self._index: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.columns[self.key])
@@ -40,19 +42,28 @@ class Table:
             raise ValueError(f"new rows lack columns {sorted(missing)}")
         for name, column in self.columns.items():
             self.columns[name] = np.concatenate([column, np.asarray(rows[name], column.dtype)])
+        self._index = None
         return np.arange(start, len(self), dtype=np.int64)
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         """Drop the rows where `mask` is False."""
         for name, column in self.columns.items():
             self.columns[name] = column[mask]
+        self._index = None
 
     def positions(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
         """Row positions of `ids`; -1 for ids not in the table (or negative ids)."""
-        keys = self.columns[self.key]
-        found = np.searchsorted(keys, ids)
-        found = np.minimum(found, max(len(keys) - 1, 0))
-        ok = (ids >= 0) & (len(keys) > 0)
-        if len(keys):
-            ok &= keys[found] == ids
-        return np.where(ok, found, -1).astype(np.int64)
+        index = self._dense_index()
+        ids = np.asarray(ids, dtype=np.int64)
+        known = (ids >= 0) & (ids < len(index))
+        found = index[np.where(known, ids, 0)] if len(index) else np.zeros(len(ids), np.int64)
+        result: NDArray[np.int64] = np.where(known, found, -1)
+        return result
+
+    def _dense_index(self) -> NDArray[np.int64]:
+        if self._index is None:
+            keys = self.columns[self.key].astype(np.int64)
+            index = np.full(int(keys.max()) + 1 if len(keys) else 0, -1, dtype=np.int64)
+            index[keys] = np.arange(len(keys), dtype=np.int64)
+            self._index = index
+        return self._index
