@@ -678,14 +678,14 @@ def _header(cells: Sequence[str], file: Path) -> list[str]:
 def _csv_rows(file: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            number = 0
             try:
-                for cells in reader:
-                    yield reader.line_num, cells
+                # Rows are counted as records (a spreadsheet's rows), not lines: a quoted cell may
+                # hold a line break.
+                for number, cells in enumerate(csv.reader(handle), start=1):
+                    yield number, cells
             except csv.Error as exc:
-                raise InputError(
-                    f"is not valid CSV: {exc}", file=file, row=reader.line_num
-                ) from None
+                raise InputError(f"is not valid CSV: {exc}", file=file, row=number + 1) from None
     except UnicodeDecodeError:
         raise InputError("is not UTF-8 text", file=file) from None
     except OSError as exc:
