@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -80,6 +80,10 @@ SUBSTANCES = ("Alcohol", "Opiates", "Crack cocaine", "Cannabis", "Other")
 TERMS = {1: "Spring", 2: "Summer", 3: "Summer/Autumn", 4: "Autumn"}
 
 
+#: Rows rendered at a time: strings for a whole schools census of a big borough would be large.
+CHUNK = 50_000
+
+
 @dataclass
 class _Rows:
     """The rows of one extract: primary rows and duplicates, in the order they are written."""
@@ -89,6 +93,18 @@ class _Rows:
     ids: list[str]
     recorded: Recorded
     duplicate_of: list[str]
+
+    def chunks(self, size: int) -> Iterator[_Rows]:
+        """The rows in pieces of at most `size` (at least one piece, perhaps empty)."""
+        for start in range(0, max(len(self.ids), 1), size):
+            stop = start + size
+            yield _Rows(
+                self.rows,
+                self.source[start:stop],
+                self.ids[start:stop],
+                self.recorded.slice(start, stop),
+                self.duplicate_of[start:stop],
+            )
 
 
 class _Render:
@@ -512,22 +528,37 @@ class ExtractWriter:
             np.random.PCG64(np.random.SeedSequence(self.borough.seed, spawn_key=key))
         )
 
-    def write(self, rows: PartnerRows, ids: list[str], numbers: RecordNumbers) -> list[Column]:
-        """Write one partner's extract for the quarter; returns records.csv columns."""
+    def write(
+        self,
+        rows: PartnerRows,
+        ids: list[str],
+        numbers: RecordNumbers,
+        records: Callable[[list[Column]], None],
+    ) -> None:
+        """Write one partner's extract for the quarter, passing records.csv columns to `records`."""
         partner = rows.partner
         rng = self._rng(partner)
         recorder = self.recorders[partner]
         extract = self._with_duplicates(rows, ids, numbers, recorder, rng)
-        columns = SHAPES[partner](_Render(self.borough, extract, self.ni_offset))
+        shape = SHAPES[partner]
         relative = f"extracts/{self.borough.quarter}/{FILES[partner]}"
         if FILES[partner].endswith(".xlsx"):
+            columns = shape(_Render(self.borough, extract, self.ni_offset))
             self.files.append(_write_xlsx(self.root, relative, columns))
-        else:
-            out = CsvFile(self.root, relative, list(columns),
-                          line_end="\r\n" if partner in _CRLF else "\n", bom=partner in _BOM)  # fmt: skip
+            records(self._records(extract))
+            return
+        out: CsvFile | None = None
+        for chunk in extract.chunks(CHUNK):
+            columns = shape(_Render(self.borough, chunk, self.ni_offset))
+            if out is None:
+                line_end = "\r\n" if partner in _CRLF else "\n"
+                out = CsvFile(
+                    self.root, relative, list(columns), line_end=line_end, bom=partner in _BOM
+                )
             out.write_columns(list(columns.values()))
-            self.files.append(out.close())
-        return self._records(extract)
+            records(self._records(chunk))
+        assert out is not None  # chunks() yields at least one piece
+        self.files.append(out.close())
 
     def _with_duplicates(
         self,

@@ -187,12 +187,10 @@ class _Run:
                 found.code, found.day, found.value,
             )  # fmt: skip
             if self.writer is not None:
-                records = self.writer.write(rows, ids, self.numbers)
+                self.writer.write(rows, ids, self.numbers, self.truth.write_records)
             else:
-                records = _primary_records(
-                    self.truth.quarter_label(borough.q), rows, row_pids, ids, pids
-                )
-            self.truth.write_records(records)
+                label = self.truth.quarter_label(borough.q)
+                self.truth.write_records(_primary_records(label, rows, row_pids, ids, pids))
             self.rows[partner] += len(rows)
             people.append(rows.person[found.row])
             codes.append(found.code)

@@ -99,6 +99,17 @@ class Recorded:
     covered: dict[str, NDArray[np.bool_]] = field(default_factory=dict)
     errors: list[list[str]] = field(default_factory=list)
 
+    def slice(self, start: int, stop: int) -> Recorded:
+        """Rows start..stop."""
+        return Recorded(
+            self.given[start:stop],
+            self.surname[start:stop],
+            self.dob[start:stop],
+            self.home[start:stop],
+            {k: v[start:stop] for k, v in self.covered.items()},
+            self.errors[start:stop],
+        )
+
 
 class Recorder:
     """Applies one partner's recording errors to rows about the borough's people."""

@@ -198,8 +198,20 @@ class TruthFiles:
         value: NDArray[np.float64],
     ) -> None:
         """events.csv: the true indicator events of one partner's rows this quarter."""
-        if len(pids) == 0:
-            return
+        for start in range(0, len(pids), 100_000):  # in pieces, to bound memory
+            stop = start + 100_000
+            self._write_events(partner, pids[start:stop], record_ids[start:stop], code[start:stop],
+                               day[start:stop], value[start:stop])  # fmt: skip
+
+    def _write_events(
+        self,
+        partner: str,
+        pids: I64,
+        record_ids: Sequence[str],
+        code: NDArray[np.int16],
+        day: NDArray[np.int32],
+        value: NDArray[np.float64],
+    ) -> None:
         label = self.quarter_label(self.borough.q)
         codes = [CODES[c] for c in code.tolist()]
         values = value.tolist()

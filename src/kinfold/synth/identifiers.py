@@ -53,8 +53,9 @@ def is_test_nhs_number(text: str) -> bool:
 def nhs_test_numbers(rng: np.random.Generator) -> NDArray[np.int64]:
     """Every valid number in the 999 range (about 909,000), in a random order, to hand out in turn."""
     middle = np.arange(1_000_000, dtype=np.int64)
-    digits = np.stack([(middle // 10**p) % 10 for p in range(5, -1, -1)], axis=1)
-    total = 9 * (10 + 9 + 8) + digits @ _NHS_WEIGHTS[3:]
+    total = np.full(len(middle), 9 * (10 + 9 + 8), dtype=np.int64)  # the 999 prefix
+    for power, weight in zip(range(5, -1, -1), _NHS_WEIGHTS[3:].tolist(), strict=True):
+        total += (middle // 10**power) % 10 * weight
     check = (11 - total % 11) % 11  # 11 → 0; a remainder giving 10 has no valid number
     keep = check != 10
     numbers: NDArray[np.int64] = (999_000_000 + middle[keep]) * 10 + check[keep]
