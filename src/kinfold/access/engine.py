@@ -74,6 +74,18 @@ class Snapshot:
     _known: set[str] = field(default_factory=set)
     _extended: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _by_source: dict[tuple[str, str, str, str], tuple[Rule, ...]] = field(default_factory=dict)
+
+    def rules_for(self, request: Request) -> tuple[Rule, ...]:
+        """The rules the reading could match for this request (same purpose, provider, recipient
+        and category): it then scans a handful instead of every rule in force."""
+        if not self._by_source and self.rules:
+            index: dict[tuple[str, str, str, str], list[Rule]] = {}
+            for r in self.rules:
+                index.setdefault((r.purpose, r.provider, r.recipient, r.category), []).append(r)
+            self._by_source = {k: tuple(v) for k, v in index.items()}
+        key = (request.purpose, request.provider, request.organisation, request.category)
+        return self._by_source.get(key, ())
 
     def entities_for(self, principal: str, data: str) -> Any:
         """The entity store, with this principal and data entity added if not already in it."""
@@ -191,9 +203,7 @@ def decide(snapshot: Snapshot, request: Request) -> tuple[Decision, bool]:
     Words (reason, basis) come from the reference reading; the determining policies, and from
     them the agreement version, come from Cedar.
     """
-    if request.rules is not snapshot.rules:
-        request = replace(request, rules=snapshot.rules)
-    reference = evaluate(request)
+    reference = evaluate(replace(request, rules=snapshot.rules_for(request)))
     cedar = ask_cedar(snapshot, request)
     agreement = next((p.split("/")[0] for p in cedar.policies if "@v" in p), reference.agreement)
     if cedar.allowed and reference.allowed:

@@ -1,11 +1,18 @@
 """Gathering what the policy needs to know about a request, from the database.
 
-Facts are read fresh for every decision, never cached: a consent withdrawn, an override ended or
-a referral closed changes the very next decision. (Only the compiled policies are cached, in
-`kinfold.access.engine`, keyed by the approved agreement versions.)
+Facts are read when a decision (or one page's decisions) is made, never kept across requests: a
+consent withdrawn, an override ended or a referral closed changes the very next decision. A page
+that decides many parts of one family reads the family's facts once (`Known.load`: four small
+queries) and decides every part from that one reading, so every part of the page agrees with the
+others. (Only the compiled policies are cached between requests, in `kinfold.access.engine`, keyed
+by the approved agreement versions.)
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +33,8 @@ from kinfold.staff.models import Assignment, User
 
 #: Referral states in which the partner may see what was sent.
 OPEN_REFERRAL = (ReferralState.SENT, ReferralState.ACCEPTED)
+
+ConsentKey = tuple[int, str, str, str, str]  # person id, purpose, provider, recipient, category
 
 
 def current_rules(organisation_id: int) -> tuple[Rule, ...]:
@@ -52,6 +61,152 @@ def rule_of(share: Share) -> Rule:
     )
 
 
+@dataclass(frozen=True)
+class _Override:
+    override_id: str
+    family_id: int
+    person_id: int | None
+    purpose: str
+    categories: frozenset[str]
+    partners: frozenset[str]
+
+
+@dataclass
+class Known:
+    """The facts about some families, read at one moment, for the decisions made from them."""
+
+    at: datetime
+    family_ids: frozenset[int]
+    key_workers: dict[int, set[int]] = field(default_factory=dict)  # family id → user ids
+    consents: dict[ConsentKey, str] = field(default_factory=dict)  # → record id in force
+    overrides: list[_Override] = field(default_factory=list)  # approved and unexpired
+    referred: dict[int, set[tuple[int, str]]] = field(default_factory=dict)  # org → items
+
+    @classmethod
+    def load(
+        cls, family: Family | None = None, person: Person | None = None, referrals: bool = True
+    ) -> Known:
+        """Read the facts about `family` (or every family `person` is in, and the person).
+
+        `referrals=False` skips what only partners' practitioners need (open referrals).
+        """
+        now = timezone.now()
+        if family is not None:
+            family_ids = frozenset({family.pk})
+        elif person is not None:
+            family_ids = frozenset(
+                FamilyMember.objects.filter(person=person).values_list("family_id", flat=True)
+            )
+        else:
+            family_ids = frozenset()
+        known = cls(now, family_ids)
+        members = FamilyMember.objects.filter(family_id__in=family_ids).values("person_id")
+        persons = Q(person_id__in=members) | (Q(person=person) if person is not None else Q())
+        known._load_assignments()
+        known._load_consents(persons)
+        known._load_overrides()
+        if referrals:
+            known._load_referrals(persons)
+        return known
+
+    def _load_assignments(self) -> None:
+        rows = Assignment.objects.current().filter(family_id__in=self.family_ids)
+        for family_id, user_id in rows.values_list("family_id", "key_worker_id"):
+            self.key_workers.setdefault(family_id, set()).add(user_id)
+
+    def _load_consents(self, persons: Q) -> None:
+        rows = (
+            ConsentRecord.objects.filter(persons, state=ConsentState.GIVEN, valid_from__lte=self.at)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=self.at))
+            .order_by("valid_from")
+            .values_list(
+                "person_id",
+                "purpose__slug",
+                "organisation__slug",
+                "recipient__slug",
+                "category__slug",
+                "record_id",
+            )
+        )
+        for person_id, purpose, provider, recipient, category, record_id in rows:
+            if recipient:  # a record without a recipient releases nothing (fail closed)
+                self.consents[(person_id, purpose, provider, recipient, category)] = str(record_id)
+
+    def _load_overrides(self) -> None:
+        rows = Override.objects.filter(
+            family_id__in=self.family_ids, state=OverrideState.APPROVED, expires_at__gt=self.at
+        ).order_by("expires_at")
+        for row in rows.values_list(
+            "override_id", "family_id", "person_id", "purpose__slug", "categories", "partners"
+        ):
+            override_id, family_id, person_id, purpose, categories, partners = row
+            self.overrides.append(
+                _Override(
+                    str(override_id),
+                    family_id,
+                    person_id,
+                    purpose,
+                    frozenset(categories),
+                    frozenset(partners),
+                )
+            )
+
+    def _load_referrals(self, persons: Q) -> None:
+        rows = ReferralItem.objects.filter(persons, referral__state__in=OPEN_REFERRAL)
+        found: dict[int, set[tuple[int, str]]] = defaultdict(set)
+        for org, person_id, category in rows.values_list(
+            "referral__recipient_id", "person_id", "category__slug"
+        ):
+            found[org].add((person_id, category))
+        self.referred = dict(found)
+
+    # ---------------------------------------------------------------- questions
+
+    def is_key_worker(self, user: User) -> bool:
+        return any(user.pk in users for users in self.key_workers.values())
+
+    def consent(
+        self, person: Person | None, purpose: str, provider: str, category: str, recipient: str
+    ) -> str:
+        if person is None:
+            return ""
+        return self.consents.get((person.pk, purpose, provider, recipient, category), "")
+
+    def override(
+        self,
+        person: Person | None,
+        family: Family | None,
+        purpose: str,
+        provider: str,
+        category: str,
+        recipient: str,
+    ) -> str:
+        """An approved, unexpired override covering this, or ''.
+
+        It covers a person if it names them or names no one (the whole family); a partner's
+        information if it names that partner, and the council's if it names the partner
+        receiving it.
+        """
+        for o in self.overrides:
+            if family is not None and o.family_id != family.pk:
+                continue
+            if o.person_id is not None and (person is None or o.person_id != person.pk):
+                continue
+            if o.purpose != purpose or category not in o.categories:
+                continue
+            if provider in o.partners or recipient in o.partners:
+                return o.override_id
+        return ""
+
+    def is_referred(self, organisation_id: int, person: Person | None, category: str) -> bool:
+        if person is None:
+            return False
+        return (person.pk, category) in self.referred.get(organisation_id, set())
+
+
+# ---------------------------------------------------------------------------- one-off questions
+
+
 def is_assigned(user: User, family: Family | None = None, person: Person | None = None) -> bool:
     """Whether `user` is the current key worker of `family`, or of a family `person` belongs to."""
     assignments = Assignment.objects.current().filter(key_worker=user)
@@ -67,23 +222,7 @@ def valid_consent(
     person: Person, purpose: str, provider: str, category: str, *, recipient: str
 ) -> str:
     """The id of a consent in force for this person, purpose, provider, recipient and category."""
-    now = timezone.now()
-    record = (
-        ConsentRecord.objects.filter(
-            person=person,
-            purpose__slug=purpose,
-            organisation__slug=provider,
-            recipient__slug=recipient,
-            category__slug=category,
-            state=ConsentState.GIVEN,
-            valid_from__lte=now,
-        )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .order_by("-valid_from")
-        .values_list("record_id", flat=True)
-        .first()
-    )
-    return str(record) if record else ""
+    return Known.load(person=person).consent(person, purpose, provider, category, recipient)
 
 
 def valid_override(
@@ -95,43 +234,14 @@ def valid_override(
     *,
     recipient: str,
 ) -> str:
-    """The id of an approved, unexpired override covering this, or ''.
-
-    It covers a person if it names them or names no one (the whole family); a partner's
-    information if it names that partner, and the council's if it names the partner receiving it.
-    """
+    """The id of an approved, unexpired override covering this, or ''."""
     if person is None and family is None:
         return ""
-    candidates = Override.objects.filter(
-        state=OverrideState.APPROVED, expires_at__gt=timezone.now(), purpose__slug=purpose
-    )
-    if family is not None:
-        candidates = candidates.filter(family=family)
-    else:
-        families = FamilyMember.objects.filter(person=person).values("family_id")
-        candidates = candidates.filter(family_id__in=families)
-    if person is not None:
-        candidates = candidates.filter(Q(person__isnull=True) | Q(person=person))
-    else:
-        candidates = candidates.filter(person__isnull=True)
-    for override_id, categories, partners in candidates.order_by("expires_at").values_list(
-        "override_id", "categories", "partners"
-    ):
-        if category in categories and (provider in partners or recipient in partners):
-            return str(override_id)
-    return ""
+    known = Known.load(family=family, person=person)
+    return known.override(person, family, purpose, provider, category, recipient)
 
 
-def is_referred(user: User, person: Person | None, category: str) -> bool:
-    """An open referral to `user`'s organisation carries this person's `category` information."""
-    if person is None:
-        return False
-    return ReferralItem.objects.filter(
-        referral__recipient_id=user.organisation_id,
-        referral__state__in=OPEN_REFERRAL,
-        person=person,
-        category__slug=category,
-    ).exists()
+# ---------------------------------------------------------------------------- the request
 
 
 def gather(
@@ -147,32 +257,36 @@ def gather(
     override_record: Override | None = None,
     referral: Referral | None = None,
     assigned: bool | None = None,
+    known: Known | None = None,
 ) -> Request:
     """Build the policy request for `user` doing `action` for `purpose` on the given resource.
 
-    `assigned` may be passed when already known for this page (it is the same for every part).
+    `known` is the page's reading of the family's facts; without it they are read now.
     """
     if override_record is not None:
         family = override_record.family
     if referral is not None:
         family = referral.family
-    consent = override = ""
-    referred = False
     organisation = user.organisation_slug
-    if action in (Action.VIEW_DETAIL, Action.VIEW_FLAGS) and person is not None:
-        consent = valid_consent(person, purpose, provider, category, recipient=organisation)
-        override = valid_override(
-            person, family, purpose, provider, category, recipient=organisation
-        )
+    data = action in (Action.VIEW_DETAIL, Action.VIEW_FLAGS) and person is not None
+    needs_known = data or (user.role == "key_worker" and assigned is None)
+    needs_known = needs_known or (user.role == "partner_practitioner" and referral is None)
+    if known is None and needs_known and (family is not None or person is not None):
+        known = Known.load(family, person, referrals=user.role == "partner_practitioner")
+    consent = override = ""
+    if data and known is not None:
+        consent = known.consent(person, purpose, provider, category, organisation)
+        override = known.override(person, family, purpose, provider, category, organisation)
+    referred = False
     if user.role == "partner_practitioner":
         if referral is not None:
             referred = (
                 referral.recipient_id == user.organisation_id and referral.state in OPEN_REFERRAL
             )
-        else:
-            referred = is_referred(user, person, category)
+        elif known is not None:
+            referred = known.is_referred(user.organisation_id, person, category)
     if assigned is None:
-        assigned = user.role == "key_worker" and is_assigned(user, family=family, person=person)
+        assigned = user.role == "key_worker" and known is not None and known.is_key_worker(user)
     contact_released = action == Action.VIEW_CONTACT and family is not None and _released(family)
     return Request(
         role=user.role,

@@ -98,7 +98,12 @@ def _destination(recipient: str, purpose: str) -> Destination:
 
 
 def _as_partner_sees(
-    snapshot: engine.Snapshot, person: Person, family: Family, d: Destination, category: str
+    snapshot: engine.Snapshot,
+    known: facts.Known,
+    person: Person,
+    family: Family,
+    d: Destination,
+    category: str,
 ) -> Decision:
     """The decision a practitioner at the recipient would get for this item, once sent."""
     request = Request(
@@ -108,10 +113,8 @@ def _as_partner_sees(
         purpose=d.purpose,
         provider=d.provider,
         category=category,
-        consent=facts.valid_consent(person, d.purpose, d.provider, category, recipient=d.slug),
-        override=facts.valid_override(
-            person, family, d.purpose, d.provider, category, recipient=d.slug
-        ),
+        consent=known.consent(person, d.purpose, d.provider, category, d.slug),
+        override=known.override(person, family, d.purpose, d.provider, category, d.slug),
         referred=True,
         rules=snapshot.rules,
     )
@@ -157,6 +160,7 @@ def send(
         raise KinfoldError("choose what to send with the referral", field="items")
     d = _destination(recipient, purpose)
     snapshot = policy_snapshot()
+    known = facts.Known.load(family=family)
     members = {p.pid: p for p in Person.objects.filter(families__family=family).distinct()}
     checked: list[referrals.Item] = []
     refused: list[tuple[str, str, str]] = []
@@ -165,7 +169,7 @@ def send(
         if person is None:
             refused.append((pid, category, "not a member of this family"))
             continue
-        decision = _as_partner_sees(snapshot, person, family, d, category)
+        decision = _as_partner_sees(snapshot, known, person, family, d, category)
         if not decision.allowed:
             refused.append((pid, category, decision.reason))
             continue
@@ -320,6 +324,7 @@ def _items(user: User, referral: Referral) -> list[ItemView]:
     """Each item decided for this partner now; flags shown only for those allowed."""
     provider = _provider(referral)
     snapshot = policy_snapshot()
+    known = facts.Known.load(family=referral.family)
     shown: list[ItemView] = []
     rows = referral.items.select_related("person", "category").order_by(
         "person__pid", "category__name"
@@ -337,6 +342,7 @@ def _items(user: User, referral: Referral) -> list[ItemView]:
                 category=item.category.slug,
                 snapshot=snapshot,
                 assigned=False,
+                known=known,
             )
             view_ = ItemView(
                 item.person.pid, item.person.year_of_birth, item.category.name, decision

@@ -23,7 +23,7 @@ from kinfold.agreements.models import Agreement, DataCategory, Organisation, Sha
 from kinfold.audit import services as audit
 from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
-from kinfold.consent.models import Override, OverrideState, Referral
+from kinfold.consent.models import Override, Referral
 from kinfold.errors import NotPermitted
 from kinfold.ingest.models import Indicator, SealedDetail
 from kinfold.ingest.sealing import open_detail
@@ -150,6 +150,7 @@ def decide(
     referral: Referral | None = None,
     snapshot: engine.Snapshot | None = None,
     assigned: bool | None = None,
+    known: facts.Known | None = None,
 ) -> tuple[Decision, audit.NewEntry]:
     """Decide without recording: the decision and the audit entry that must be written for it."""
     snapshot = snapshot or policy_snapshot()
@@ -165,6 +166,7 @@ def decide(
         override_record=override_record,
         referral=referral,
         assigned=assigned,
+        known=known,
     )
     decision, disagreement = engine.decide(snapshot, request)
     if referral is not None:
@@ -214,6 +216,7 @@ def check(
     referral: Referral | None = None,
     snapshot: engine.Snapshot | None = None,
     assigned: bool | None = None,
+    known: facts.Known | None = None,
 ) -> Decision:
     """Decide `user` doing `action` for `purpose`, and write the audit entry either way.
 
@@ -233,6 +236,7 @@ def check(
         referral=referral,
         snapshot=snapshot,
         assigned=assigned,
+        known=known,
     )
     if batch is not None:
         batch.add(entry, decision.allowed)
@@ -404,6 +408,7 @@ class _Page:
     snapshot: engine.Snapshot
     assigned: bool
     batch: AuditBatch
+    known: facts.Known
     override_purposes: tuple[str, ...] = ()
 
     def check(
@@ -419,6 +424,7 @@ class _Page:
             category=category,
             snapshot=self.snapshot,
             assigned=self.assigned,
+            known=self.known,
         )
 
     def decide(
@@ -434,17 +440,25 @@ class _Page:
             category=category,
             snapshot=self.snapshot,
             assigned=self.assigned,
+            known=self.known,
         )
 
 
 def _open_page(user: User, fid: str, purpose: str) -> tuple[_Page, Decision]:
     family = _family(fid, user, purpose)
     snapshot = policy_snapshot()
-    assigned = user.role == "key_worker" and facts.is_assigned(user, family=family)
+    known = facts.Known.load(family, referrals=user.role == "partner_practitioner")
+    assigned = user.role == "key_worker" and known.is_key_worker(user)
     decision = require(
-        user, Action.VIEW_FAMILY, purpose, family=family, snapshot=snapshot, assigned=assigned
+        user,
+        Action.VIEW_FAMILY,
+        purpose,
+        family=family,
+        snapshot=snapshot,
+        assigned=assigned,
+        known=known,
     )
-    return _Page(user, family, purpose, snapshot, assigned, AuditBatch()), decision
+    return _Page(user, family, purpose, snapshot, assigned, AuditBatch(), known), decision
 
 
 def family_view(user: User, fid: str, purpose: str) -> FamilyView:
@@ -455,7 +469,9 @@ def family_view(user: User, fid: str, purpose: str) -> FamilyView:
     when one covers them, and then say so.
     """
     page, decision = _open_page(user, fid, purpose)
-    page.override_purposes = _override_purposes(page.family, purpose)
+    page.override_purposes = tuple(
+        sorted({o.purpose for o in page.known.overrides if o.purpose != purpose})
+    )
     with audit_batch() as page.batch:
         members = _members(page.family)
         contact = page.check(Action.VIEW_CONTACT)
@@ -476,19 +492,6 @@ def family_view(user: User, fid: str, purpose: str) -> FamilyView:
         sources=sources,
         key_worker=assignment.key_worker.display_name if assignment else "",
     )
-
-
-def _override_purposes(family: Family, purpose: str) -> tuple[str, ...]:
-    """Purposes of this family's approved, unexpired overrides, other than the page's own."""
-    found = (
-        Override.objects.filter(
-            family=family, state=OverrideState.APPROVED, expires_at__gt=timezone.now()
-        )
-        .exclude(purpose__slug=purpose)
-        .values_list("purpose__slug", flat=True)
-        .distinct()
-    )
-    return tuple(sorted(set(found)))
 
 
 def _latest_identity(person: Person) -> dict[str, str] | None:
