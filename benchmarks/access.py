@@ -228,7 +228,7 @@ def measure(database_url: str, decisions: int) -> dict[str, Any]:
 
     for warm in (engine_only, page, single):
         warm()
-    results = {
+    return {
         "database": connection.vendor,
         "engine": _timed(engine_only, max(20, decisions // 100)),
         "page": _timed(page, max(20, decisions // len(pairs))),
@@ -236,7 +236,6 @@ def measure(database_url: str, decisions: int) -> dict[str, Any]:
         "page_size": 1 + len(CATEGORIES) + len(pairs),
         "policies": len(snapshot.text.split("@id(")) - 1,
     }
-    return results
 
 
 def _row(name: str, samples: list[float]) -> str:
