@@ -219,8 +219,11 @@ class BundleWriter:
 
     def abandon(self) -> None:
         """Remove the partial file after a failure."""
-        self._zip.close()
-        self._partial.unlink(missing_ok=True)
+        try:
+            self._content.close()
+            self._zip.close()
+        finally:
+            self._partial.unlink(missing_ok=True)
 
 
 class _HashingWriter(io.RawIOBase):

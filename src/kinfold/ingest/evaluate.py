@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kinfold.ingest.partner import RELATED_SOURCE
 from kinfold.linkage import Accuracy
 
 RecordKey = tuple[str, str]
@@ -85,13 +86,49 @@ def person_accuracy(found: Mapping[RecordKey, str], truth: QuarterTruth) -> Accu
     return clustering_accuracy(found, truth.records)
 
 
-def true_person_of(found: Mapping[RecordKey, str], truth: QuarterTruth) -> dict[str, str]:
-    """Each found person's true person: the one most of its records are about."""
+def split_linked(
+    linked: Mapping[RecordKey, str],
+) -> tuple[dict[RecordKey, str], dict[RecordKey, str]]:
+    """A quarter's linkage (``IngestReport.linked``: (source, key) → person) as the partners'
+    own records, and the persons their rows name — both by (partner, record id)."""
+    records: dict[RecordKey, str] = {}
+    related: dict[RecordKey, str] = {}
+    for (source, key), person in linked.items():
+        if source.endswith(RELATED_SOURCE):
+            # key is <quarter>/<record id>/<n>
+            record = key.split("/", 1)[1].rsplit("/", 1)[0]
+            related.setdefault((source.removesuffix(RELATED_SOURCE), record), person)
+        else:
+            records[(source, key)] = person
+    return records, related
+
+
+def true_person_of(
+    found: Mapping[RecordKey, str],
+    truth: QuarterTruth,
+    related: Mapping[RecordKey, str] | None = None,
+) -> dict[str, str]:
+    """Each found person's true person: the one most of its records (and, if given, the rows
+    naming them) are about."""
     votes: dict[str, Counter[str]] = {}
     for record, person in found.items():
         if record in truth.records:
             votes.setdefault(person, Counter())[truth.records[record]] += 1
+    for record, person in (related or {}).items():
+        if record in truth.related:
+            votes.setdefault(person, Counter())[truth.related[record]] += 1
     return {person: counts.most_common(1)[0][0] for person, counts in votes.items()}
+
+
+def all_records_accuracy(
+    records: Mapping[RecordKey, str], related: Mapping[RecordKey, str], truth: QuarterTruth
+) -> Accuracy:
+    """Person accuracy over the partners' records and the persons their rows name together."""
+    found = {("record", *k): v for k, v in records.items()}
+    found.update({("named", *k): v for k, v in related.items()})
+    real: dict[tuple[str, str, str], str] = {("record", *k): v for k, v in truth.records.items()}
+    real.update({("named", *k): v for k, v in truth.related.items()})
+    return clustering_accuracy(found, real)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,6 @@ from kinfold.ingest.sealing import detail_associated_data, seal_detail, seal_val
 from kinfold.linkage import PersonIndex, Resolution, Settings, households, resolve_persons
 from kinfold.people import bulk
 from kinfold.people.models import (
-    BlindIndex,
     Household,
     HouseholdMember,
     Identity,
@@ -295,6 +294,7 @@ def _plan(
     tables += [i.file.related for i in incoming if len(i.file.related)]
     resolution = resolve_persons(tables, index, quarter=quarter, settings=linkage_settings)
     report.notes.extend(resolution.notes)
+    report.linked = resolution.persons
     found = households(tables, namespace=resolution.index.namespace, persons=resolution.persons)
     plan = _Plan(
         quarter, incoming, previous, resolution, _choose_households(resolution, found.of_record)
@@ -790,7 +790,6 @@ def _reseal_identities(old: Person, new: Person, cache: bulk.KeyCache) -> None:
         )
         Identity.objects.filter(pk=identity.pk).update(person=new, sealed=sealed.to_bytes())
         kept.add((identity.organisation_id, identity.fingerprint))
-    BlindIndex.objects.filter(identity__person=old).delete()
 
 
 def _first(person: Person, identity: Identity) -> str:

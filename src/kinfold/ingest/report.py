@@ -71,6 +71,9 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     quarantine_report: Path | None = None
+    #: Every record linked this quarter → its person id (for measuring against a known truth;
+    #: the rows a partner names as related are keyed (``<partner>~related``, ``<quarter>/<id>/<n>``)).
+    linked: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @property
     def quarantined(self) -> int:

@@ -1,0 +1,136 @@
+"""The bulk writers ingest uses keep the single-row rules: one key per person, an identity sealed
+once per fingerprint, blind indexes; and a merge moves everything onto the surviving person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kinfold.ingest import hub
+from kinfold.ingest.models import Indicator, PartnerRecord, SealedDetail
+from kinfold.ingest.sealing import open_detail
+from kinfold.people import bulk, keys, vault
+from kinfold.people.models import Household, HouseholdMember, Identity, ParentLink, Person
+from tests.factories import add_record, organisation
+
+IDENTITY = {
+    "given_name": "Zainab",
+    "surname": "Okonkwo-Reyes",
+    "dob": "1988-10-03",
+    "postcode": "NF9 9ZZ",
+    "ni_number": "ZX123456C",
+}
+
+
+def make(*pids: str) -> dict[str, Person]:
+    cache = bulk.KeyCache()
+    made = bulk.create_persons([bulk.NewPerson(pid, "2016Q1", 1988) for pid in pids], cache)
+    return {pid: Person.objects.get(pk=pk) for pid, pk in made.items()}
+
+
+def test_persons_are_made_each_with_their_own_key(agreements: None) -> None:
+    cache = bulk.KeyCache()
+    made = bulk.create_persons(
+        [bulk.NewPerson(f"PTEST{i}", "2016Q1", 1990 + i) for i in range(5)], cache
+    )
+    persons = {p.pid: p for p in Person.objects.filter(pk__in=made.values())}
+    assert sorted(persons) == [f"PTEST{i}" for i in range(5)]
+    assert [persons[f"PTEST{i}"].year_of_birth for i in range(5)] == [1990, 1991, 1992, 1993, 1994]
+    clear = [keys.unwrap(p.data_key) for p in persons.values()]
+    assert len(set(clear)) == 5
+    assert all(cache.get(p.pk) == keys.unwrap(p.data_key) for p in persons.values())
+
+
+def test_keys_wrapped_under_a_key_epoch_unwrap_as_the_people_part_does(
+    agreements: None, settings: Any, tmp_path: Path
+) -> None:
+    settings.KINFOLD_KEYSTORE_FILE = str(tmp_path / "keystore.json")
+    person = make("PEPOCH1")["PEPOCH1"]
+    assert bytes(person.data_key.wrapped).startswith(b"\x00KE1")
+    cache = bulk.KeyCache()
+    assert bulk.load_keys([person.pk], cache) == []
+    assert cache.get(person.pk) == keys.unwrap(person.data_key)
+
+
+def test_an_identity_is_sealed_once_and_opens_like_one_the_vault_stored(agreements: None) -> None:
+    person = make("PVAULT1")["PVAULT1"]
+    police = organisation("northfield-police")
+    cache = bulk.KeyCache()
+    bulk.load_keys([person.pk], cache)
+    writer = bulk.VaultWriter("2016Q1", cache)
+    writer.add(person.pk, person.pid, police, "REF-1", IDENTITY)
+    writer.add(person.pk, person.pid, police, "REF-2", IDENTITY)  # the same, twice in a quarter
+    writer.flush()
+    assert (writer.created, Identity.objects.count()) == (1, 1)
+    identity = Identity.objects.get()
+    assert vault.open_identity(identity) == IDENTITY
+    assert list(vault.find_persons("ni_number", "ZX123456C")) == [person]
+    # the single-row vault recognises it as the same identity
+    assert vault.store(person, police, "REF-3", "2016Q1", IDENTITY).pk == identity.pk
+    later = bulk.VaultWriter("2016Q2", cache)
+    later.add(person.pk, person.pid, police, "REF-1", IDENTITY)
+    later.flush()
+    assert (later.created, later.seen_again) == (0, 1)
+    assert Identity.objects.get().last_quarter == "2016Q2"
+
+
+def test_raw_inserts_return_ids_in_the_order_given(agreements: None) -> None:
+    ids = bulk.insert_returning_ids(
+        Household, ("hid", "created_at"), [(f"HORDER{i}", _now()) for i in range(1200)]
+    )
+    assert len(ids) == 1200
+    found = dict(Household.objects.filter(pk__in=ids).values_list("pk", "hid"))
+    assert [found[i] for i in ids] == [f"HORDER{i}" for i in range(1200)]
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@pytest.fixture
+def two(agreements: None) -> tuple[Person, Person]:
+    persons = make("PRETIRED", "PSURVIVE")
+    return persons["PRETIRED"], persons["PSURVIVE"]
+
+
+def test_a_merge_moves_records_flags_details_identities_and_homes_to_the_survivor(
+    two: tuple[Person, Person],
+) -> None:
+    retired, survivor = two
+    record = add_record(retired, "northfield-police", "police-courts-probation", "police.offence",
+                        {"OFFENCE_DESC": "Theft"})  # fmt: skip
+    police, dwp = organisation("northfield-police"), organisation("dwp-northfield")
+    vault.store(retired, police, "REF-1", "2016Q1", IDENTITY)
+    vault.store(survivor, police, "REF-9", "2016Q2", IDENTITY)  # the same identity: kept once
+    vault.store(retired, dwp, "CLAIM-1", "2016Q1", {**IDENTITY, "surname": "Reyes"})
+    home, other = Household.objects.create(hid="HONE"), Household.objects.create(hid="HTWO")
+    HouseholdMember.objects.create(person=retired, household=home, quarter="2015Q4")
+    HouseholdMember.objects.create(person=retired, household=home, quarter="2016Q1")
+    HouseholdMember.objects.create(person=survivor, household=other, quarter="2016Q1")
+    ParentLink.objects.create(child=retired, parent=survivor, quarter="2016Q1", organisation=police)
+
+    hub._move_person(retired.pk, survivor.pk, bulk.KeyCache())
+
+    assert PartnerRecord.objects.get(pk=record.pk).person_id == survivor.pk
+    assert set(Indicator.objects.values_list("person_id", flat=True)) == {survivor.pk}
+    detail = SealedDetail.objects.get()
+    assert detail.person_id == survivor.pk
+    assert open_detail(detail) == {"OFFENCE_DESC": "Theft"}
+    assert not Identity.objects.filter(person=retired).exists()
+    opened = sorted(
+        vault.open_identity(i)["surname"] for i in Identity.objects.filter(person=survivor)
+    )
+    assert opened == ["Okonkwo-Reyes", "Reyes"]
+    assert Identity.objects.get(person=survivor, organisation=police).first_quarter == "2016Q1"
+    assert dict(
+        HouseholdMember.objects.filter(person=survivor).values_list("quarter", "household__hid")
+    ) == {
+        "2015Q4": "HONE",
+        "2016Q1": "HTWO",
+    }
+    assert not ParentLink.objects.exists()  # a person is not their own parent
+    assert list(vault.find_persons("surname", "Reyes")) == [survivor]

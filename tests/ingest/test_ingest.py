@@ -1,0 +1,242 @@
+"""A quarter's ingest against the synthetic borough: what is written, once, and where."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from kinfold.agreements.models import Share
+from kinfold.audit.models import AuditEntry
+from kinfold.errors import InputError
+from kinfold.ingest import hub
+from kinfold.ingest.models import Bundle, Indicator, LinkageState, PartnerRecord, SealedDetail
+from kinfold.ingest.report import IngestReport
+from kinfold.ingest.sealing import open_detail
+from kinfold.people import vault
+from kinfold.people.models import HouseholdMember, Identity, ParentLink, Person
+from tests.ingest.conftest import FIRST, SECOND, snapshot
+
+Ingest = Callable[..., IngestReport]
+Copy = Callable[..., Path]
+
+
+def test_a_quarter_becomes_records_flags_details_households_and_links(
+    ingest: Ingest, borough: Path
+) -> None:
+    report = ingest(borough / "extracts" / FIRST)
+    assert not report.already_ingested
+    assert {p.partner for p in report.partners} == {
+        "csc", "das", "dwp", "health", "housing", "police", "probation", "schools",
+        "substance", "yos",
+    }  # fmt: skip
+    assert PartnerRecord.objects.filter(quarter=FIRST).count() == report.records > 0
+    assert Indicator.objects.count() == sum(p.indicators for p in report.partners) > 0
+    assert SealedDetail.objects.count() == sum(p.details for p in report.partners) > 0
+    assert HouseholdMember.objects.filter(quarter=FIRST).count() == report.household_members > 0
+    assert ParentLink.objects.filter(quarter=FIRST).count() == report.parent_links > 0
+    assert LinkageState.objects.get(quarter=FIRST).persons >= report.persons
+
+
+def test_every_record_and_flag_belongs_to_a_person_with_a_year_of_birth_from_the_extract(
+    ingest: Ingest, borough: Path
+) -> None:
+    ingest(borough / "extracts" / FIRST)
+    assert not PartnerRecord.objects.filter(person__isnull=True).exists()
+    school_pupils = Person.objects.filter(records__organisation__slug="northfield-schools")
+    assert school_pupils.exists()
+    assert not school_pupils.filter(year_of_birth__isnull=True).exists()
+    assert school_pupils.filter(year_of_birth__gte=1995).count() == school_pupils.count()
+
+
+def test_ingesting_the_same_files_again_changes_nothing(ingest: Ingest, borough: Path) -> None:
+    ingest(borough / "extracts" / FIRST)
+    before = snapshot()
+    index = LinkageState.objects.get(quarter=FIRST).index_sha256
+    again = ingest(borough / "extracts" / FIRST)
+    assert again.already_ingested
+    assert snapshot() == before
+    assert LinkageState.objects.get(quarter=FIRST).index_sha256 == index
+
+
+def test_the_same_bundles_sent_again_change_nothing(
+    ingest: Ingest, borough: Path, tmp_path: Path
+) -> None:
+    ingest(borough / "extracts" / FIRST)
+    before = snapshot()
+    bundles = tmp_path / "partner-side" / "bundles" / FIRST
+    assert sorted(p.name for p in bundles.glob("*.kfb"))
+    assert ingest(bundles).already_ingested
+    assert snapshot() == before
+
+
+def test_a_quarter_already_ingested_from_other_files_is_refused(
+    ingest: Ingest, quarter_copy: Copy
+) -> None:
+    folder = quarter_copy(FIRST)
+    ingest(folder)
+    police = folder / "police.csv"
+    police.write_bytes(police.read_bytes().replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n")
+    before = snapshot()
+    with pytest.raises(InputError, match="already ingested from other files"):
+        ingest(folder)
+    assert snapshot() == before
+
+
+def test_quarters_are_ingested_in_order(ingest: Ingest, borough: Path) -> None:
+    ingest(borough / "extracts" / SECOND)
+    before = snapshot()
+    with pytest.raises(InputError, match="in order"):
+        ingest(borough / "extracts" / FIRST)
+    assert snapshot() == before
+
+
+def test_a_failure_half_way_leaves_the_database_as_it_was(
+    ingest: Ingest, borough: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot()
+
+    def fail(self: object) -> None:
+        assert PartnerRecord.objects.exists()  # the records were written by now
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(hub._Writer, "_parent_links", fail)
+    with pytest.raises(RuntimeError, match="disk filled up"):
+        ingest(borough / "extracts" / FIRST)
+    assert snapshot() == before
+
+
+def test_persons_keep_their_ids_from_one_quarter_to_the_next(ingest: Ingest, borough: Path) -> None:
+    ingest(borough / "extracts" / FIRST)
+    first = dict(
+        PartnerRecord.objects.filter(
+            quarter=FIRST, organisation__slug="northfield-schools"
+        ).values_list("source_ref", "person__pid")
+    )
+    ingest(borough / "extracts" / SECOND)
+    second = dict(
+        PartnerRecord.objects.filter(
+            quarter=SECOND, organisation__slug="northfield-schools"
+        ).values_list("source_ref", "person__pid")
+    )
+    both = set(first) & set(second)
+    assert len(both) > 100  # pupils on roll in both quarters
+    same = sum(first[pupil] == second[pupil] for pupil in both)
+    assert same / len(both) >= 0.99
+
+
+def test_a_flag_in_a_category_the_agreement_does_not_allow_is_dropped_and_reported(
+    ingest: Ingest, borough: Path
+) -> None:
+    Share.objects.filter(
+        provider__slug="northfield-schools", category__slug="education", level="flags"
+    ).delete()
+    report = ingest(borough / "extracts" / FIRST)
+    schools = next(p for p in report.partners if p.partner == "schools")
+    assert schools.dropped_indicators.get("school.attendance", 0) == schools.records > 0
+    assert not Indicator.objects.filter(organisation__slug="northfield-schools").exists()
+    assert Indicator.objects.filter(organisation__slug="dwp-northfield").exists()
+    assert SealedDetail.objects.filter(record__organisation__slug="northfield-schools").exists()
+    assert "not allowed by the agreement" in schools.summary()
+
+
+def test_detail_in_a_category_the_agreement_does_not_share_is_dropped(
+    ingest: Ingest, borough: Path
+) -> None:
+    Share.objects.filter(
+        provider__slug="northfield-schools", category__slug="education", level="details"
+    ).delete()
+    report = ingest(borough / "extracts" / FIRST)
+    schools = next(p for p in report.partners if p.partner == "schools")
+    assert schools.dropped_detail.get("education", 0) == schools.records
+    assert not SealedDetail.objects.filter(record__organisation__slug="northfield-schools").exists()
+    assert Indicator.objects.filter(organisation__slug="northfield-schools").exists()
+
+
+def test_a_partner_no_agreement_covers_is_refused(ingest: Ingest, quarter_copy: Copy) -> None:
+    Share.objects.filter(provider__slug="northfield-recovery").delete()
+    folder = quarter_copy(FIRST, partners=("substance", "police"))
+    before = snapshot()
+    with pytest.raises(InputError, match="no approved agreement") as caught:
+        ingest(folder)
+    assert "substance.csv" in str(caught.value)
+    assert snapshot() == before
+
+
+def test_sealed_details_open_under_the_persons_key_and_say_what_the_extract_said(
+    ingest: Ingest, borough: Path
+) -> None:
+    ingest(borough / "extracts" / FIRST)
+    detail = SealedDetail.objects.filter(record__organisation__slug="northfield-police").first()
+    assert detail is not None
+    values = open_detail(detail)
+    assert "OFFENCE_DESC" in values or "OCC_REF" in values
+
+
+def test_identities_are_sealed_in_the_vault_and_open_to_what_the_partner_holds(
+    ingest: Ingest, borough: Path
+) -> None:
+    ingest(borough / "extracts" / FIRST)
+    identity = Identity.objects.filter(organisation__slug="dwp-northfield").first()
+    assert identity is not None
+    opened = vault.open_identity(identity)
+    assert {"given_name", "surname", "dob", "ni_number"} <= set(opened)
+    assert opened["dob"][4] == "-"  # kept as an ISO date whatever the partner wrote
+    found = vault.find_persons("ni_number", opened["ni_number"])
+    assert identity.person in list(found)
+
+
+def _names_in(extract: Path, column: str, count: int) -> list[str]:
+    import csv
+
+    with extract.open(encoding="utf-8-sig", newline="") as handle:
+        values = [row[column] for row in csv.DictReader(handle) if len(row[column]) > 5]
+    return values[:count]
+
+
+def test_no_clear_identity_is_written_anywhere_but_the_vault(ingest: Ingest, borough: Path) -> None:
+    extracts = borough / "extracts" / FIRST
+    ingest(extracts)
+    clear = [
+        *_names_in(extracts / "schools.csv", "Legal Surname", 5),
+        *_names_in(extracts / "schools.csv", "Contact Forename", 5),
+        *_names_in(extracts / "dwp.csv", "NINO", 5),
+        *_names_in(extracts / "police.csv", "ADDRESS", 3),
+    ]
+    assert len(clear) >= 15
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f'SELECT * FROM "{table}"')
+            dump = repr(cursor.fetchall())
+            for value in clear:
+                assert value not in dump, f"{value!r} found in clear in {table}"
+
+
+def test_the_audit_log_records_the_ingest_under_the_job_with_no_personal_data(
+    ingest: Ingest, borough: Path
+) -> None:
+    report = ingest(borough / "extracts" / FIRST)
+    events = list(
+        AuditEntry.objects.filter(actor_id="quarter-ingest").values_list("event", flat=True)
+    )
+    assert events.count("quarter:ingested") == 1
+    assert events.count("quarter:linked") == 1
+    assert events.count("quarter:extract:encoded") == len(report.partners)
+    assert (
+        AuditEntry.objects.filter(actor_id="quarter-ingest")
+        .exclude(actor_run_id="test-run")
+        .count()
+        == 0
+    )
+
+
+def test_bundles_record_each_source_file_once(ingest: Ingest, borough: Path) -> None:
+    report = ingest(borough / "extracts" / FIRST)
+    bundles = Bundle.objects.filter(quarter=FIRST)
+    assert bundles.count() == len(report.partners)
+    schools = bundles.get(organisation__slug="northfield-schools")
+    assert schools.file_name == "schools.csv"
+    assert schools.manifest["source"]["rows"] == schools.rows
+    assert len(schools.sha256) == 64
