@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from kinfold.linkage._cluster import components
+from kinfold.linkage._cluster import constrained_clusters
 from kinfold.linkage._cluster import one_to_one as _one_to_one
 from kinfold.linkage._link import Links, score_dedupe, score_link
 from kinfold.linkage._settings import Settings
@@ -61,7 +61,10 @@ class Clusters:
 def dedupe(
     table: EncodedTable, settings: Settings | None = None, *, threshold: float | None = None
 ) -> Clusters:
-    """Cluster one table's records into people: connected components of its links."""
+    """Cluster one table's records into people: its links, best first, except where a link would
+    join two groups that a compared pair between them says are different people."""
     found = score_dedupe(table, settings, threshold=threshold)
-    labels = components(len(table), found.left_rows, found.right_rows)
+    labels = constrained_clusters(
+        len(table), found.left_rows, found.right_rows, found.probability, *found.apart
+    )
     return Clusters(table, labels, found)

@@ -62,3 +62,56 @@ def components(size: int, left: Index, right: Index) -> Index:
             label = jumped
         if np.array_equal(label, before):
             return label
+
+
+def constrained_clusters(
+    size: int,
+    left: Index,
+    right: Index,
+    score: Floats,
+    apart_left: Index,
+    apart_right: Index,
+) -> Index:
+    """Clusters from links, best first, never joining two groups a "kept apart" pair spans.
+
+    A link joins its two records' groups unless some pair (``apart_left``, ``apart_right``) would
+    end up inside the joined group: such pairs were compared and judged different people, so a
+    third record that looks like both (a name-only record between two children with the same
+    name) joins the likelier one instead of merging all three. Links with an infinite score are
+    taken first (known to be the same person). Returns each node's label: the smallest node in its
+    cluster. Deterministic: links are taken by score, then by node numbers.
+    """
+    parent = list(range(size))
+    members: dict[int, list[int]] = {}
+    apart: dict[int, set[int]] = {}
+    for a, b in zip(apart_left.tolist(), apart_right.tolist(), strict=True):
+        apart.setdefault(a, set()).add(b)
+        apart.setdefault(b, set()).add(a)
+
+    def find(node: int) -> int:
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    order = np.lexsort((right, left, -score))
+    for a, b in zip(left[order].tolist(), right[order].tolist(), strict=True):
+        root_a, root_b = find(a), find(b)
+        if root_a == root_b:
+            continue
+        group_a = members.get(root_a, [root_a])
+        group_b = members.get(root_b, [root_b])
+        if len(group_a) < len(group_b):
+            root_a, root_b, group_a, group_b = root_b, root_a, group_b, group_a
+        if any(find(other) == root_a for node in group_b for other in apart.get(node, ())):
+            continue
+        parent[root_b] = root_a
+        members[root_a] = group_a + group_b
+        members.pop(root_b, None)
+    roots = np.fromiter((find(node) for node in range(size)), dtype=np.intp, count=size)
+    smallest = np.full(size, size, dtype=np.intp)
+    np.minimum.at(smallest, roots, np.arange(size))
+    labels: Index = smallest[roots]
+    return labels

@@ -29,21 +29,30 @@ class Comparison:
     """One column of the comparison vector."""
 
     name: str
-    kind: str  # "fuzzy" or "reference"
+    kind: str  # "fuzzy", "reference" or "location"
     thresholds: tuple[float, ...] = ()
     nickname: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The identity fields this comparison reads."""
+        return LOCATION_FIELDS if self.kind == "location" else (self.name,)
 
     @property
     def levels(self) -> int:
         """How many levels, the missing level 0 included."""
         if self.kind == "reference":
             return 3
+        if self.kind == "location":
+            return len(LOCATION_LEVELS)
         return 3 + len(self.thresholds) + (1 if self.nickname else 0)
 
     def level_names(self) -> list[str]:
         """Human names of the levels, for reports."""
         if self.kind == "reference":
             return ["missing", "agree", "disagree"]
+        if self.kind == "location":
+            return list(LOCATION_LEVELS)
         names = ["missing", "identical"]
         steps = [f"dice>={t:g}" for t in self.thresholds]
         if self.nickname:
@@ -51,13 +60,34 @@ class Comparison:
         return [*names, *steps, "different"]
 
 
+#: Address and postcode are compared together: for people who live together (or who moved) they
+#: agree or differ together, and two comparisons would count the same evidence twice.
+LOCATION_FIELDS = ("address", "postcode")
+LOCATION_LEVELS = (
+    "missing",
+    "same address",  # address identical; postcode identical, close or missing
+    "close address",  # address close (a typo) with the same postcode, or no postcode
+    "same postcode, partly like",  # same postcode, address partly alike (a bad typo)
+    "same postcode",  # same postcode, address different or missing: neighbours
+    "address only",  # address close but postcode different (a postcode typo)
+    "close postcode",  # postcodes alike (a typo, or the next street), address not
+    "different",
+)
+
+
 def comparisons(settings: Settings, present: set[str] | None = None) -> tuple[Comparison, ...]:
     """The comparison design for the settings (only fields in ``present``, if given)."""
     found = []
     for name in FUZZY_FIELDS:
-        if present is None or name in present:
-            field = settings.fields[name]
-            found.append(Comparison(name, "fuzzy", field.thresholds, name == "given_name"))
+        if name in LOCATION_FIELDS or (present is not None and name not in present):
+            continue
+        field = settings.fields[name]
+        found.append(Comparison(name, "fuzzy", field.thresholds, name == "given_name"))
+    location = [f for f in LOCATION_FIELDS if present is None or f in present]
+    if len(location) == 2:
+        found.append(Comparison("location", "location"))
+    elif location:
+        found.append(Comparison(location[0], "fuzzy", settings.fields[location[0]].thresholds))
     for name in REFERENCE_FIELDS:
         if present is None or name in present:
             found.append(Comparison(name, "reference"))
@@ -94,6 +124,9 @@ def levels(
     for column, comparison in enumerate(design):
         if comparison.kind == "reference":
             out[:, column] = _reference_levels(left, right, comparison.name, li, ri)
+            continue
+        if comparison.kind == "location":
+            out[:, column] = _location_levels(left, right, li, ri)
             continue
         found = similarities.get(comparison.name)
         if found is None:
@@ -175,6 +208,31 @@ def _fuzzy_levels(
     level[identical] = 1
     level[missing] = 0
     return level
+
+
+def _location_levels(left: EncodedTable, right: EncodedTable, li: Index, ri: Index) -> Levels:
+    """Address and postcode read together (see LOCATION_LEVELS)."""
+    address, same_address, no_address = dice(left, right, "address", li, ri)
+    postcode, same_postcode, no_postcode = dice(left, right, "postcode", li, ri)
+    close_address = (address >= ADDRESS_CLOSE) & ~no_address
+    close_postcode = (postcode >= POSTCODE_CLOSE) & ~no_postcode
+    postcode_fits = no_postcode | same_postcode | close_postcode
+    some_address = (address >= ADDRESS_PARTLY) & ~no_address
+    level = np.full(len(li), 7, dtype=np.uint8)
+    level[close_postcode & ~close_address] = 6
+    level[close_address & ~postcode_fits] = 5
+    level[same_postcode & ~close_address] = 4
+    level[same_postcode & some_address & ~close_address] = 3
+    level[close_address & (no_postcode | same_postcode)] = 2
+    level[same_address & postcode_fits] = 1
+    level[no_address & no_postcode] = 0
+    return level
+
+
+#: Dice similarities that count as a close address (a typo, a flat letter) and a close postcode.
+ADDRESS_CLOSE = 0.8
+ADDRESS_PARTLY = 0.5
+POSTCODE_CLOSE = 0.6
 
 
 def nickname_agrees(

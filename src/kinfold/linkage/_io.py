@@ -19,18 +19,26 @@ if TYPE_CHECKING:
 Row = dict[str, str | None]
 
 
-def read_rows(path: str | Path, column_map: ColumnMap, encoding: str = "utf-8") -> Iterator[Row]:
+def read_rows(
+    path: str | Path,
+    column_map: ColumnMap,
+    encoding: str = "utf-8",
+    *,
+    allow_no_rows: bool = False,
+) -> Iterator[Row]:
     """The data rows of a CSV or XLSX extract; the header is checked against ``column_map`` first.
 
     InputError (naming the file, and the row or column) for a missing or empty file, a header
-    without a mapped column, text that is not in ``encoding`` or a row with too many cells.
+    without a mapped column, text that is not in ``encoding`` or a row with too many cells. A
+    header with no rows under it is an error too unless ``allow_no_rows`` (a partner with nothing
+    to send this quarter).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", file=path)
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        return _xlsx_rows(path, column_map)
-    return _csv_rows(path, column_map, encoding)
+        return _xlsx_rows(path, column_map, allow_no_rows)
+    return _csv_rows(path, column_map, encoding, allow_no_rows)
 
 
 def _check_header(header: Sequence[str], column_map: ColumnMap, path: Path) -> None:
@@ -47,7 +55,9 @@ def _check_header(header: Sequence[str], column_map: ColumnMap, path: Path) -> N
             )
 
 
-def _csv_rows(path: Path, column_map: ColumnMap, encoding: str) -> Iterator[Row]:
+def _csv_rows(
+    path: Path, column_map: ColumnMap, encoding: str, allow_no_rows: bool
+) -> Iterator[Row]:
     codec = "utf-8-sig" if encoding.replace("_", "-").lower() in {"utf-8", "utf8"} else encoding
     handle = path.open(newline="", encoding=codec)
     try:
@@ -63,11 +73,16 @@ def _csv_rows(path: Path, column_map: ColumnMap, encoding: str) -> Iterator[Row]
     except BaseException:
         handle.close()
         raise
-    return _csv_body(handle, reader, header, path, codec)
+    return _csv_body(handle, reader, header, path, codec, allow_no_rows)
 
 
 def _csv_body(
-    handle: TextIO, reader: CsvReader, header: list[str], path: Path, codec: str
+    handle: TextIO,
+    reader: CsvReader,
+    header: list[str],
+    path: Path,
+    codec: str,
+    allow_no_rows: bool,
 ) -> Iterator[Row]:
     rows_seen = 0
     try:
@@ -88,7 +103,7 @@ def _csv_body(
         raise InputError(f"is not valid CSV: {exc}", file=path, row=rows_seen + 2) from exc
     finally:
         handle.close()
-    if rows_seen == 0:
+    if rows_seen == 0 and not allow_no_rows:
         raise InputError("has a header but no data rows", file=path, row=2)
 
 
@@ -108,7 +123,7 @@ def _decode_error(path: Path, codec: str, exc: UnicodeDecodeError) -> InputError
     return InputError(f"is not {codec} text; save it as UTF-8 or pass --encoding", file=path)
 
 
-def _xlsx_rows(path: Path, column_map: ColumnMap) -> Iterator[Row]:
+def _xlsx_rows(path: Path, column_map: ColumnMap, allow_no_rows: bool) -> Iterator[Row]:
     from openpyxl import load_workbook  # only partners with spreadsheets need it
 
     try:
@@ -123,7 +138,7 @@ def _xlsx_rows(path: Path, column_map: ColumnMap) -> Iterator[Row]:
     header = ["" if c is None else str(c).strip() for c in first]
     _check_header(header, column_map, path)
     formats = {c: s.date_format for s in column_map.fields.values() for c in s.columns}
-    return _xlsx_body(rows, header, formats, path)
+    return _xlsx_body(rows, header, formats, path, allow_no_rows)
 
 
 def _xlsx_body(
@@ -131,6 +146,7 @@ def _xlsx_body(
     header: list[str],
     formats: dict[str, str | None],
     path: Path,
+    allow_no_rows: bool,
 ) -> Iterator[Row]:
     seen = 0
     for cells in rows:
@@ -138,7 +154,7 @@ def _xlsx_body(
             continue
         seen += 1
         yield {h: _cell_text(c, formats.get(h)) for h, c in zip(header, cells, strict=False)}
-    if seen == 0:
+    if seen == 0 and not allow_no_rows:
         raise InputError("has a header but no data rows", file=path, row=2)
 
 

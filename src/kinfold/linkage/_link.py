@@ -24,28 +24,14 @@ from kinfold.linkage._compare import (
     present_fields,
     value_frequencies,
 )
-from kinfold.linkage._model import (
-    FellegiSunter,
-    Session,
-    combine_sessions,
-    fit_session,
-    global_match_share,
-    normalised,
-    prior_u,
-    probability,
-)
+from kinfold.linkage._model import FellegiSunter, global_match_share, probability
 from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
+from kinfold.linkage._train import Candidates, Trainer
 from kinfold.linkage.fields import REFERENCE_FIELDS
 
 Index = NDArray[np.intp]
 Floats = NDArray[np.float64]
-#: Random pairs measured for ``u`` (the level shares among non-matches).
-RANDOM_PAIRS = 1_000_000
-#: A blocking pass trains ``m`` only if it made at least this many pairs.
-MIN_SESSION_PAIRS = 50
-#: How many random pairs' worth of weight the generic non-match guess carries (small files).
-U_PRIOR_PAIRS = 100.0
 #: Term-frequency adjustments are kept within this many bits either way.
 TF_LIMIT = 6.0
 
@@ -64,6 +50,9 @@ class Links:
     blocking: BlockingStats | None = None
     model: FellegiSunter | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    #: Compared pairs judged different people (probability below ``keep_apart_below``) among
+    #: linked records of a de-duplication; clustering never joins across one.
+    apart: tuple[Index, Index] = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
 
     def __len__(self) -> int:
         return len(self.left_rows)
@@ -88,6 +77,7 @@ class Links:
             self.blocking,
             self.model,
             dict(self.extra),
+            self.apart,
         )
 
 
@@ -182,11 +172,7 @@ class _Scorer:
         right_rows = np.concatenate(rights) if rights else np.zeros(0, np.int32)
         code = np.concatenate(codes) if codes else np.zeros(0, np.int64)
         mask = np.concatenate(masks) if masks else np.zeros(0, np.int64)
-        model = self._fit(code, mask)
-        distinct, inverse = np.unique(code, return_inverse=True)
-        bayes = model.pattern_weights(self._decode(distinct))[inverse]
-        bayes += self._tf_adjustment(model, code, left_rows, right_rows)
-        model.match_share = self._global_share(bayes)
+        model, bayes = self._train(code, mask, left_rows, right_rows)
         share = model.match_share
         if one_to_one:
             weight = self._one_to_one_weights(bayes, left_rows, right_rows, share)
@@ -194,7 +180,7 @@ class _Scorer:
             weight = np.log2(share / (1 - share)) + bayes
         chance = probability(weight)
         keep = chance >= threshold
-        return Links(
+        found = Links(
             self.left,
             self.right,
             left_rows[keep].astype(np.intp),
@@ -204,6 +190,24 @@ class _Scorer:
             pairs_compared=len(code),
             model=model,
         )
+        if self.same:
+            found.apart = self._kept_apart(left_rows, right_rows, chance, keep)
+        return found
+
+    def _kept_apart(
+        self,
+        left_rows: NDArray[np.int32],
+        right_rows: NDArray[np.int32],
+        chance: Floats,
+        keep: NDArray[np.bool_],
+    ) -> tuple[Index, Index]:
+        """Compared pairs judged different people, among records that have links (the only ones
+        a clustering could wrongly join)."""
+        linked = np.zeros(len(self.left), dtype=np.bool_)
+        linked[left_rows[keep]] = True
+        linked[right_rows[keep]] = True
+        apart = (chance < self.settings.keep_apart_below) & linked[left_rows] & linked[right_rows]
+        return left_rows[apart].astype(np.intp), right_rows[apart].astype(np.intp)
 
     def _one_to_one_weights(
         self, bayes: Floats, li: NDArray[np.int32], ri: NDArray[np.int32], share: float
@@ -227,41 +231,39 @@ class _Scorer:
             ) << bit
         return found
 
-    def _fit(self, code: NDArray[np.int64], mask: NDArray[np.int64]) -> FellegiSunter:
-        """``u`` from random pairs; ``m`` from one EM session per blocking pass (see fit_session)."""
-        u = [normalised(x) for x in self._random_level_shares()]
+    def _train(
+        self,
+        code: NDArray[np.int64],
+        mask: NDArray[np.int64],
+        left_rows: NDArray[np.int32],
+        right_rows: NDArray[np.int32],
+    ) -> tuple[FellegiSunter, Floats]:
+        """The fitted model and each compared pair's Bayes factor in bits (see _train)."""
+        trainer = Trainer(
+            self.design,
+            self.left,
+            self.right,
+            same=self.same,
+            settings=self.settings,
+            sessions=self.sessions,
+        )
         width = max(len(self.sessions), 1)
         combo, counts = np.unique((code << width) | mask, return_counts=True)
-        combo_code, combo_mask = combo >> width, combo & ((1 << width) - 1)
-        found: list[Session] = []
-        for bit, excluded in enumerate(self.sessions.values()):
-            inside = ((combo_mask >> bit) & 1).astype(np.bool_)
-            if counts[inside].sum() < MIN_SESSION_PAIRS:
-                continue
-            session_code, where = np.unique(combo_code[inside], return_inverse=True)
-            session_counts = np.bincount(where, weights=counts[inside]).astype(np.float64)
-            included = [c for c, comp in enumerate(self.design) if comp.name not in excluded]
-            session = fit_session(
-                self.design,
-                self._decode(session_code),
-                session_counts,
-                u,
-                included,
-                self.settings.em_iterations,
-                self.settings.prior_match_share,
-            )
-            found.append(self._trusted(session, included))
-        m = combine_sessions(self.design, found)
-        return FellegiSunter(self.design, m, u, 0.0, iterations=len(found))
-
-    def _trusted(self, session: Session, included: list[int]) -> Session:
-        """Keep a session's ``m`` only for comparisons it could judge: ones with another
-        informative field beside them (a session left with just sex and the address cannot tell a
-        person who moved from a stranger, so its ``m`` for the address would be wrong)."""
-        groups = {c: _GROUP.get(self.design[c].name, self.design[c].name) for c in included}
-        informative = {g for g in groups.values() if g not in _UNINFORMATIVE}
-        keep = {c: m for c, m in session.m.items() if informative - {groups[c]}}
-        return Session(keep, session.match_share, session.expected_matches)
+        candidates = Candidates(
+            self._decode(combo >> width), combo & ((1 << width) - 1), counts.astype(np.float64)
+        )
+        distinct, inverse = np.unique(code, return_inverse=True)
+        patterns = self._decode(distinct)
+        model: FellegiSunter | None = None
+        bayes = np.zeros(0)
+        for _ in range(2):
+            share = None if model is None else model.match_share
+            model = trainer.fit(candidates, share, model)
+            bayes = model.pattern_weights(patterns)[inverse]
+            bayes += self._tf_adjustment(model, code, left_rows, right_rows)
+            model.match_share = self._global_share(bayes)
+        assert model is not None
+        return model, bayes
 
     def _global_share(self, bayes: Floats) -> float:
         """The chance that two random records match (fixed point over the compared pairs)."""
@@ -290,35 +292,14 @@ class _Scorer:
             rest //= self.radix[column]
         return out
 
-    def _random_level_shares(self) -> list[Floats]:
-        """Level shares among random pairs: nearly all non-matches, so a good first ``u``."""
-        n_left, n_right = len(self.left), len(self.right)
-        if n_left == 0 or n_right == 0:
-            return [prior_u(c) for c in self.design]
-        generator = np.random.default_rng(20150401)  # fixed: results must not vary run to run
-        size = min(RANDOM_PAIRS, n_left * n_right)
-        li = generator.integers(0, n_left, size)
-        ri = generator.integers(0, n_right, size)
-        if self.same:
-            keep = li != ri
-            li, ri = li[keep], ri[keep]
-        matrix = levels(self.design, self.left, self.right, li, ri)
-        return [
-            np.bincount(matrix[:, c], minlength=comp.levels).astype(np.float64)
-            + U_PRIOR_PAIRS * prior_u(comp)
-            for c, comp in enumerate(self.design)
-        ]
-
     def _term_frequencies(self, tables: tuple[EncodedTable, ...]) -> dict[int, list[Floats]]:
         """Per comparison with term frequencies on, each side's per-record adjustment in bits."""
         found: dict[int, list[Floats]] = {}
         for column, comparison in enumerate(self.design):
-            if (
-                comparison.kind != "fuzzy"
-                or not self.settings.fields[comparison.name].term_frequency
-            ):
+            field = "address" if comparison.kind == "location" else comparison.name
+            if comparison.kind == "reference" or not self.settings.fields[field].term_frequency:
                 continue
-            shares = value_frequencies(comparison.name, *tables)
+            shares = value_frequencies(field, *tables)
             present = np.concatenate([s[s > 0] for s in shares])
             if len(present) == 0:
                 continue
@@ -362,14 +343,14 @@ class _Scorer:
 
     def _weighted_dice(self, batches: Iterable[tuple[Index, Index]], threshold: float) -> Links:
         lefts, rights, scores, compared = [], [], [], 0
-        fuzzy = [c for c in self.design if c.kind == "fuzzy"]
+        fuzzy = [f for c in self.design if c.kind != "reference" for f in c.fields]
         for li, ri in batches:
             compared += len(li)
             top = np.zeros(len(li))
             bottom = np.zeros(len(li))
-            for comparison in fuzzy:
-                weight = self.settings.fields[comparison.name].weight
-                similarity, _, missing = dice(self.left, self.right, comparison.name, li, ri)
+            for name in fuzzy:
+                weight = self.settings.fields[name].weight
+                similarity, _, missing = dice(self.left, self.right, name, li, ri)
                 top += np.where(missing, 0.0, weight * similarity)
                 bottom += np.where(missing, 0.0, weight)
             score = top / np.maximum(bottom, 1e-9)
@@ -426,12 +407,14 @@ def one_to_one_log_odds(
 def training_passes(table: EncodedTable, design: tuple[Comparison, ...]) -> dict[int, set[str]]:
     """Blocking passes to train on (column → the fields its key is made from), reference passes
     and passes that leave nothing to learn left out."""
-    names = {c.name for c in design}
+    names = {f for c in design for f in c.fields}
     found: dict[int, set[str]] = {}
     for column, name in enumerate(table.header.blocking):
         fields = {part.split(":")[0] for part in name.split("+")}
         if "names" in fields:
             fields |= {"given_name", "surname"}
+        if {"surname", "postcode"} <= fields or {"surname", "address"} <= fields:
+            continue  # a key on surname and address picks families, who share more than that
         for family in _TOGETHER:  # a key on postcode also selects pairs with the same address
             if fields & family:
                 fields |= family
@@ -442,12 +425,10 @@ def training_passes(table: EncodedTable, design: tuple[Comparison, ...]) -> dict
 
 
 REFERENCE_SET = frozenset(REFERENCE_FIELDS)
-#: Fields so bound up with each other that training on one's key biases the other's ``m``.
-_TOGETHER = (frozenset({"address", "postcode"}),)
-#: Fields that count as one piece of evidence when judging whether a session can estimate ``m``.
-_GROUP = {"postcode": "address"}
-#: Fields too weak on their own to tell a match from a non-match.
-_UNINFORMATIVE = frozenset({"sex"})
+#: Fields so bound up with each other that training on one's key biases the other's ``m``: a key
+#: on the postcode picks pairs at the same address, and a key on the surname picks relatives, who
+#: often live together (so neither the address nor the surname looks like a random pair's there).
+_TOGETHER = (frozenset({"address", "postcode", "surname"}),)
 
 
 def design_of(links: Links) -> tuple[Comparison, ...]:

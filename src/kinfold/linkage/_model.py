@@ -27,6 +27,29 @@ Floats = NDArray[np.float64]
 _FLOOR = 1e-6
 #: How many pairs' worth of weight the starting guesses carry in every EM estimate.
 PRIOR_PAIRS = 30.0
+#: The same for reference numbers (see _strength).
+REFERENCE_PRIOR_PAIRS = 300.0
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """Bits added when several comparisons sit at given levels together: their evidence overlaps
+    (people who live together share a surname and an address; twins a date of birth too)."""
+
+    name: str
+    conditions: tuple[tuple[int, tuple[int, ...]], ...]  # (comparison column, levels)
+    bits: float
+
+    def applies(self, patterns: NDArray[np.uint8]) -> NDArray[np.bool_]:
+        """Which rows of a level matrix it applies to."""
+        found = np.ones(len(patterns), dtype=np.bool_)
+        for column, wanted in self.conditions:
+            found &= np.isin(patterns[:, column], wanted)
+        return found
+
+    def columns(self) -> set[int]:
+        """The comparisons it reads."""
+        return {column for column, _ in self.conditions}
 
 
 @dataclass
@@ -38,6 +61,7 @@ class FellegiSunter:
     u: list[Floats]
     match_share: float
     iterations: int = 0
+    interactions: tuple[Interaction, ...] = ()
 
     def level_weights(self) -> list[Floats]:
         """``log2(m / u)`` per comparison per level (0 for the missing level)."""
@@ -53,6 +77,8 @@ class FellegiSunter:
         total = np.zeros(len(patterns), dtype=np.float64)
         for column, w in enumerate(self.level_weights()):
             total += w[patterns[:, column]]
+        for interaction in self.interactions:
+            total[interaction.applies(patterns)] += interaction.bits
         return total
 
     def describe(self) -> list[str]:
@@ -72,6 +98,7 @@ class FellegiSunter:
                         f"{comparison.name:>12} {name:<14} m={m[level]:.4f} u={u[level]:.6f}"
                         f" weight={w[level]:+.2f}"
                     )
+        lines.extend(f"{i.name}: {i.bits:+.2f} bits" for i in self.interactions)
         return lines
 
 
@@ -84,8 +111,18 @@ def normalised(u: Floats) -> Floats:
     return shares
 
 
+def _strength(comparison: Comparison) -> float:
+    """How many pairs' worth the prior ``m`` counts for: reference numbers lean on it harder (a
+    few misread identifiers must not teach EM that identifiers often disagree)."""
+    return REFERENCE_PRIOR_PAIRS if comparison.kind == "reference" else PRIOR_PAIRS
+
+
 def _level_shares(
-    levels: NDArray[np.uint8], weights: Floats, size: int, prior: Floats | None = None
+    levels: NDArray[np.uint8],
+    weights: Floats,
+    size: int,
+    prior: Floats | None = None,
+    strength: float = 0.0,
 ) -> Floats:
     """Weighted share of each level among pairs where the comparison is not missing.
 
@@ -95,7 +132,7 @@ def _level_shares(
     sums = np.bincount(levels, weights=weights, minlength=size).astype(np.float64)
     sums[0] = 0.0
     if prior is not None:
-        sums = sums + PRIOR_PAIRS * prior
+        sums = sums + (strength or PRIOR_PAIRS) * prior
         sums[0] = 0.0
     denominator = sums.sum()
     if denominator <= 0:
@@ -130,13 +167,13 @@ def prior_u(comparison: Comparison) -> Floats:
 def prior_m(comparison: Comparison) -> Floats:
     """What a true match usually looks like before the data say otherwise.
 
-    Identical 80% (agree 90% for a reference number), different 4%, and the levels between sharing
-    the rest, more to the closer ones.
+    Identical 80% (agree 99% for a reference number, which is meant to identify), different 4%,
+    and the levels between sharing the rest, more to the closer ones.
     """
     levels = comparison.levels
     m = np.zeros(levels, dtype=np.float64)
     if comparison.kind == "reference":
-        m[1:] = [0.9, 0.1]
+        m[1:] = [0.99, 0.01]
         return m
     m[1], m[-1] = 0.80, 0.04
     middle = levels - 3
@@ -175,6 +212,7 @@ def fit_session(
     included: list[int],
     iterations: int,
     share_prior: float,
+    interactions: tuple[Interaction, ...] = (),
 ) -> Session:
     """EM for ``m`` (of the ``included`` comparisons) and the match share, with ``u`` held fixed.
 
@@ -184,16 +222,22 @@ def fit_session(
     """
     m = {c: prior_m(design[c]) for c in included}
     share = share_prior
+    overlap = np.zeros(len(patterns))
+    for interaction in interactions:
+        if interaction.columns() <= set(included):
+            overlap[interaction.applies(patterns)] += interaction.bits
     total = float(counts.sum())
     matched = counts * share
     for _ in range(iterations):
-        odds = np.full(len(patterns), np.log2(share / (1 - share)))
+        odds = np.log2(share / (1 - share)) + overlap
         for c in included:
             odds += np.log2(np.maximum(m[c], _FLOOR) / np.maximum(u[c], _FLOOR))[patterns[:, c]]
         posterior = _probability(odds)
         matched = counts * posterior
         new = {
-            c: _level_shares(patterns[:, c], matched, design[c].levels, prior_m(design[c]))
+            c: _level_shares(
+                patterns[:, c], matched, design[c].levels, prior_m(design[c]), _strength(design[c])
+            )
             for c in included
         }
         moved = max((float(np.abs(new[c] - m[c]).max()) for c in included), default=0.0)

@@ -3,11 +3,12 @@
 The hub keeps a :class:`PersonIndex`: for every person it has seen, a few of their most recent
 encoded records (``keep_per_source`` per source, ``keep_per_person`` in all) under their person id.
 Each quarter, :func:`resolve_persons` links the quarter's encoded tables from every partner with each
-other and with the remembered records, then takes connected components over
+other and with the remembered records, then clusters (best first, never joining two groups that a
+compared pair between them says are different people; see ``_cluster.constrained_clusters``) over
 
-- links whose match probability reaches the threshold,
-- each remembered record and its person (so a known person is never split), and
-- a partner's record id seen again (the same ``(source, record id)`` as a remembered record).
+- each remembered record and its person (so a known person is never split),
+- a partner's record id seen again (the same ``(source, record id)`` as a remembered record), and
+- links whose match probability reaches the threshold.
 
 A component holding one known person keeps that person's id, whichever partners or addresses its
 records now come from. A component holding several known persons merges them: the one with most
@@ -37,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinfold.errors import InputError
-from kinfold.linkage._cluster import components
+from kinfold.linkage._cluster import constrained_clusters
 from kinfold.linkage._keys import pseudonym
 from kinfold.linkage._link import Links, score_dedupe
 from kinfold.linkage._settings import Settings
@@ -275,10 +276,22 @@ def _components(work: _Workspace, links: Links | None) -> NDArray[np.intp]:
     old_rows, new_rows = _continuity(work)
     left = [np.arange(work.remembered), old_rows]
     right = [person_node, new_rows]
+    score = [np.full(work.remembered + len(old_rows), np.inf)]  # known: taken first
+    apart_left, apart_right = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
     if links is not None and len(links):
         left.append(links.left_rows + work.encoded_from)
         right.append(links.right_rows + work.encoded_from)
-    labels = components(rows + len(person_names), np.concatenate(left), np.concatenate(right))
+        score.append(links.probability)
+        apart_left = links.apart[0] + work.encoded_from
+        apart_right = links.apart[1] + work.encoded_from
+    labels = constrained_clusters(
+        rows + len(person_names),
+        np.concatenate(left),
+        np.concatenate(right),
+        np.concatenate(score),
+        apart_left,
+        apart_right,
+    )
     return labels[:rows]
 
 

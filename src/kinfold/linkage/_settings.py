@@ -71,6 +71,7 @@ class Settings:
     em_iterations: int
     prior_match_share: float
     missed_match_share: float
+    keep_apart_below: float
     keep_per_source: int
     keep_per_person: int
     source: str = "(shipped defaults)"
@@ -186,6 +187,7 @@ def _parse(data: Mapping[str, Any], file: str | Path) -> Settings:
             "em_iterations",
             "prior_match_share",
             "missed_match_share",
+            "keep_apart_below",
         }
     )
     persons.unknown({"keep_per_source", "keep_per_person"})
@@ -202,6 +204,7 @@ def _parse(data: Mapping[str, Any], file: str | Path) -> Settings:
         em_iterations=linking.integer("em_iterations", 1, 10_000),
         prior_match_share=linking.number("prior_match_share", 1e-9, 0.999),
         missed_match_share=linking.number("missed_match_share", 1e-9, 0.5),
+        keep_apart_below=linking.number("keep_apart_below", 0.0, 0.5),
         keep_per_source=persons.integer("keep_per_source", 1, 1000),
         keep_per_person=persons.integer("keep_per_person", 1, 10_000),
         source=str(file),

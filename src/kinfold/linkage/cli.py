@@ -186,6 +186,7 @@ def _encode_file(
     args: argparse.Namespace,
     source: str,
     map_option: str = "--map",
+    allow_no_rows: bool = False,
 ) -> EncodedTable:
     try:
         column_map = ColumnMap.parse(map_text)
@@ -193,7 +194,7 @@ def _encode_file(
         raise InputError(exc.message, field=map_option) from exc
     report = EncodeReport()
     table = encode(
-        read_rows(path, column_map, args.encoding),
+        read_rows(path, column_map, args.encoding, allow_no_rows=allow_no_rows),
         column_map,
         secret,
         settings,
@@ -224,7 +225,9 @@ def _tell_bad_values(path: Path, report: EncodeReport) -> None:
 def _encode_command(args: argparse.Namespace) -> int:
     settings = Settings.load(args.settings)
     secret = read_secret(args.secret_file)
-    table = _encode_file(args.extract, args.map, secret, settings, args, args.source)
+    table = _encode_file(
+        args.extract, args.map, secret, settings, args, args.source, allow_no_rows=True
+    )
     table.write(args.out)
     _out(f"Encoded {len(table):,} records of {args.extract} into {args.out}")
     return 0
