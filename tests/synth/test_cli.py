@@ -79,3 +79,16 @@ def test_print_settings_gives_the_shipped_file(capsys: pytest.CaptureFixture[str
 def test_the_out_folder_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["synth", "--residents", "200"]) == 4
     assert "--out" in capsys.readouterr().err
+
+
+def test_progress_is_reported_after_each_quarter(tmp_path: Path) -> None:
+    from kinfold.synth import generate
+
+    calls: list[tuple[int, int]] = []
+    generate(
+        tmp_path / "b",
+        residents=300,
+        quarters=3,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]
