@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from kinfold.linkage._encode import NICKNAME_TOKEN
+from kinfold.linkage._encode import ADDRESS_NUMBERS_TOKEN, NICKNAME_TOKEN
 from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
 from kinfold.linkage.fields import FUZZY_FIELDS, REFERENCE_FIELDS
@@ -210,11 +210,29 @@ def _fuzzy_levels(
     return level
 
 
+def overlap(
+    left: EncodedTable, right: EncodedTable, name: str, li: Index, ri: Index
+) -> NDArray[np.float32]:
+    """Bits two filters share over the bits of the emptier one (the overlap coefficient)."""
+    common = np.bitwise_count(left.filters[name][li] & right.filters[name][ri]).sum(
+        axis=1, dtype=np.int32
+    )
+    smaller = np.minimum(left.popcount(name)[li], right.popcount(name)[ri])
+    found: NDArray[np.float32] = (common / np.maximum(smaller, 1)).astype(np.float32)
+    return found
+
+
 def _location_levels(left: EncodedTable, right: EncodedTable, li: Index, ri: Index) -> Levels:
     """Address and postcode read together (see LOCATION_LEVELS)."""
     address, same_address, no_address = dice(left, right, "address", li, ri)
     postcode, same_postcode, no_postcode = dice(left, right, "postcode", li, ri)
-    close_address = (address >= ADDRESS_CLOSE) & ~no_address
+    # one address written with its locality and town, the other without, is still the address:
+    # use the share of the shorter address found in the longer when the house numbers agree
+    numbers = left.tokens[ADDRESS_NUMBERS_TOKEN][li] == right.tokens[ADDRESS_NUMBERS_TOKEN][ri]
+    address = np.where(
+        numbers, np.maximum(address, overlap(left, right, "address", li, ri)), address
+    )
+    close_address = (address >= ADDRESS_CLOSE) & ~no_address & numbers
     close_postcode = (postcode >= POSTCODE_CLOSE) & ~no_postcode
     postcode_fits = no_postcode | same_postcode | close_postcode
     some_address = (address >= ADDRESS_PARTLY) & ~no_address

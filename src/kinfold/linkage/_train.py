@@ -164,13 +164,17 @@ class Trainer:
             found.append(Interaction("same surname and address (a household)", household, bits))
         if "dob" in names and "given_name" in names and u is not None:
             dob, given = names.index("dob"), names.index("given_name")
-            for same, other, label in (
-                (dob, given, "and the same date of birth (twins)"),
-                (given, dob, "and the same given name (namesakes)"),
+            # a given name "alike" within a family: the same, a nickname of it, or nearly so
+            alike = (1, 2, 3) if self.design[given].nickname else (1, 2)
+            for same, wanted, other, label in (
+                (dob, (1,), given, "and the same date of birth (twins)"),
+                (given, alike, dob, "and alike given names (namesakes, John and Jack)"),
             ):
-                bits = relative_bits(self.relatives, household, same, other, self.design, u[same])
+                bits = relative_bits(
+                    self.relatives, household, same, wanted, other, self.design, u[same]
+                )
                 if bits < 0:
-                    found.append(Interaction(label, (*household, (same, (1,))), bits))
+                    found.append(Interaction(label, (*household, (same, wanted)), bits))
         return tuple(found)
 
 
@@ -213,12 +217,13 @@ def relative_bits(
     relatives: NDArray[np.uint8],
     household: tuple[tuple[int, tuple[int, ...]], ...],
     same: int,
+    wanted: tuple[int, ...],
     other: int,
     design: tuple[Comparison, ...],
     u_same: Floats,
 ) -> float:
-    """How much likelier two people in one household agree exactly on comparison ``same`` (a
-    birthday: twins; a given name: a father and son) than two random people.
+    """How much likelier two people in one household agree on comparison ``same`` at the
+    ``wanted`` levels (a birthday: twins; a given name: a father and son) than two random people.
 
     Counted on pairs of records at the same address (``relatives``: their comparison levels) that
     agree on surname and address but differ completely on comparison ``other``: relatives, not the
@@ -227,13 +232,14 @@ def relative_bits(
     if len(relatives) == 0:
         return 0.0
     family = (relatives[:, other] == design[other].levels - 1) & (relatives[:, same] > 0)
-    for column, wanted in household:
-        family &= np.isin(relatives[:, column], wanted)
+    for column, levels_agreeing in household:
+        family &= np.isin(relatives[:, column], levels_agreeing)
     pairs = int(family.sum())
     if pairs < MIN_RELATIVE_PAIRS:
         return 0.0
-    agree = (float((relatives[family, same] == 1).sum()) + 0.5) / (pairs + 1.0)
-    return min(0.0, -float(np.log2(agree / max(float(u_same[1]), 1e-12))))
+    agree = (float(np.isin(relatives[family, same], wanted).sum()) + 0.5) / (pairs + 1.0)
+    chance = max(float(u_same[list(wanted)].sum()), 1e-12)
+    return min(0.0, -float(np.log2(agree / chance)))
 
 
 def _household_pairs(
