@@ -9,7 +9,11 @@ from collections.abc import Callable
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
+from kinfold.audit.models import AuditEntry
+from kinfold.audit.privacy import looks_personal
 from kinfold.errors import KinfoldError, NotPermitted
 from kinfold.programme import claims
 from kinfold.programme.models import Claim, ClaimFrozen, ClaimKind, ClaimStatus, Journey, State
@@ -65,8 +69,17 @@ def test_sign_off_is_by_a_manager_other_than_the_preparer(
     assert claim.status == ClaimStatus.SIGNED_OFF
     assert claim.evidence["signed_off"]["by"] == manager.username
     assert claim.verify()
+    entry = AuditEntry.objects.get(event="claim:signed-off")
+    assert claims.letters_as_digits(entry.details["sha256"]) == claim.evidence_sha256
     with pytest.raises(KinfoldError, match="signed off"):
         claims.sign_off(manager, claim)
+
+
+@given(st.text(alphabet="0123456789abcdef", min_size=64, max_size=64))
+def test_a_digest_in_the_audit_log_never_looks_like_personal_data(digest: str) -> None:
+    written = claims.digits_as_letters(digest)
+    assert looks_personal(written) == ""
+    assert claims.letters_as_digits(written) == digest
 
 
 def test_a_signed_off_evidence_pack_cannot_change(claimed: dict[str, Claim], manager: User) -> None:

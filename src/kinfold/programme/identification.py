@@ -63,6 +63,12 @@ Progress = Callable[[int, str], None]
 JOB = "quarter-identify"
 DEFAULT_FRAMEWORK = "national-2015"
 _CHUNK = 2000
+#: Someone partners sent nothing about this quarter is taken to live where they were last seen,
+#: for up to this many quarters (people without records in a quarter are still there).
+STAY_QUARTERS = 4
+#: A followed family not seen for up to this many quarters still counts as existing, with no
+#: flags (0: a family no partner sent anything about has ended, as the reference rules read it).
+CARRY_QUARTERS = 0
 
 
 # ---------------------------------------------------------------------------- frameworks
@@ -253,7 +259,7 @@ class Loaded:
     residents: list[rules.Residents]  # [k] = k quarters before the run's quarter
     persons: rules.Persons
     flags: rules.Flags
-    links: tuple[rules.I64, rules.I64]
+    links: rules.ParentLinks
     organisations: dict[str, int]
     sources: dict[tuple[str, str], str]
     persisted: dict[int, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
@@ -268,20 +274,18 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
     """Read the run's inputs; objecting persons are excluded inside every query."""
     objectors = objecting_persons()
     wanted = [quarter - k for k in range(_quarters_needed(framework))]
+    read = [quarter - k for k in range(_quarters_needed(framework) + STAY_QUARTERS)]
     rows = list(
-        HouseholdMember.objects.filter(quarter__in=[str(q) for q in wanted])
+        HouseholdMember.objects.filter(quarter__in=[str(q) for q in read])
         .exclude(person_id__in=objectors)
         .values_list("quarter", "person_id", "household_id", "person__year_of_birth")
     )
-    by_quarter: dict[str, list[tuple[int, int]]] = defaultdict(list)
     years: dict[int, int] = {}
-    for label, person, household, year in rows:
-        by_quarter[label].append((person, household))
+    table = np.zeros((len(rows), 3), dtype=np.int64)
+    for i, (label, person, household, year) in enumerate(rows):
+        table[i] = (Quarter.parse(label).index, person, household)
         years[person] = year or 0
-    residents = []
-    for q in wanted:
-        pairs = np.array(by_quarter.get(str(q), []), dtype=np.int64).reshape(-1, 2)
-        residents.append(rules.Residents(q, pairs[:, 0].copy(), pairs[:, 1].copy()))
+    residents = [rules.residents_at(q, table, STAY_QUARTERS) for q in wanted]
     persons = rules.Persons.of(list(years), list(years.values()))
     organisations = dict(Organisation.objects.values_list("slug", "pk"))
     sources = access_programme.identification_sources(council)
@@ -290,21 +294,22 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
         ParentLink.objects.filter(quarter__lte=str(quarter))
         .exclude(child_id__in=objectors)
         .exclude(parent_id__in=objectors)
-        .values_list("child_id", "parent_id")
+        .values_list("child_id", "parent_id", "quarter")
         .distinct()
     )
-    link_array = np.array(links, dtype=np.int64).reshape(-1, 2)
+    link_array = np.array(
+        [(c, p, Quarter.parse(q).index) for c, p, q in links], dtype=np.int64
+    ).reshape(-1, 3)
     return Loaded(
         residents=residents,
         persons=persons,
         flags=flags,
-        links=(link_array[:, 0].copy(), link_array[:, 1].copy()),
+        links=rules.ParentLinks(
+            link_array[:, 0].copy(), link_array[:, 1].copy(), link_array[:, 2].copy()
+        ),
         organisations=organisations,
         sources=sources,
-        persisted={
-            0: _persisted(quarter, objectors),
-            1: _persisted(quarter - 1, objectors),
-        },
+        persisted={k: _persisted(quarter - k, objectors) for k in range(len(wanted))},
     )
 
 
@@ -373,6 +378,7 @@ class Computed:
     eligible: rules.Eligibility
     families: dict[int, int]  # group at the quarter → existing family id
     new_groups: list[int]  # eligible groups that become new families
+    carried: list[int] = field(default_factory=list)  # followed families not seen this quarter
 
 
 def _in_education(flags: rules.Flags, codes: Iterable[str], quarter: Quarter) -> rules.I64:
@@ -395,14 +401,21 @@ def compute(framework: Framework, quarter: Quarter, loaded: Loaded) -> Computed:
         )
         for residents in loaded.residents
     ]
-    links = [rules.match_groups(groups[k + 1], groups[k]) for k in range(len(groups) - 1)]
-    chain = rules.ancestry(links, len(groups[0]))
+    # Each earlier quarter's group is matched to this quarter's directly, so a quarter in which
+    # partners sent nothing about a family does not cut its history short.
+    chain = [np.arange(len(groups[0]), dtype=np.int64)] + [
+        rules.match_groups(earlier, groups[0]) for earlier in groups[1:]
+    ]
     evaluator = rules.Evaluator(framework, loaded.flags, loaded.persons, loaded.organisations)
     hits = [evaluator.hits(g) for g in groups[: framework.lookback_quarters]]
     eligible = rules.eligibility(framework, hits, chain)
-    families = _assign_families(groups, links, loaded.persisted)
+    families = _assign_families(groups, chain, loaded.persisted)
     new_groups = [g for g in eligible.groups.tolist() if g not in families]
-    return Computed(groups, chain, hits, eligible, families, new_groups)
+    seen = set(families.values())
+    carried = sorted(
+        {f for k in range(1, CARRY_QUARTERS + 1) for f in loaded.persisted.get(k, {})} - seen
+    )
+    return Computed(groups, chain, hits, eligible, families, new_groups, carried)
 
 
 def match_persisted(
@@ -432,20 +445,22 @@ def match_persisted(
 
 def _assign_families(
     groups: list[rules.Groups],
-    links: list[rules.I64],
+    chain: list[rules.I64],
     persisted: dict[int, dict[int, list[tuple[int, int]]]],
 ) -> dict[int, int]:
     """Existing family ids for this quarter's groups: this quarter's own stored membership first
-    (a re-run), then the family the group continues from the quarter before."""
+    (a re-run), then the family the group continues from the most recent earlier quarter in which
+    that family was seen (within the look-back)."""
     found = match_persisted(groups[0], persisted.get(0, {}))
     taken = set(found.values())
-    before = match_persisted(groups[1], persisted.get(1, {})) if len(groups) > 1 else {}
-    for group in range(len(groups[0])):
-        earlier = int(links[0][group]) if links else -1
-        family = before.get(earlier) if earlier >= 0 else None
-        if group not in found and family is not None and family not in taken:
-            found[group] = family
-            taken.add(family)
+    for k in range(1, len(groups)):
+        before = match_persisted(groups[k], persisted.get(k, {}))
+        for group in range(len(groups[0])):
+            earlier = int(chain[k][group])
+            family = before.get(earlier) if earlier >= 0 else None
+            if group not in found and family is not None and family not in taken:
+                found[group] = family
+                taken.add(family)
     return found
 
 
@@ -488,8 +503,10 @@ def write(
     _write_membership(quarter, computed, families, created)
     eligible_rows = _write_results(run, framework, quarter, loaded, computed, families)
     statuses = _statuses(framework, quarter, loaded, computed, families, pids)
+    # A followed family partners sent nothing about this quarter had no flags in it.
+    statuses.update({f: outcomes.QuarterStatus(quarter) for f in computed.carried})
     FamilyQuarter.objects.filter(
-        framework_id=framework.id, quarter=str(quarter), family_id__in=list(families.values())
+        framework_id=framework.id, quarter=str(quarter), family_id__in=list(statuses)
     ).delete()
     FamilyQuarter.objects.bulk_create(
         [
@@ -507,11 +524,12 @@ def write(
     new_journeys = _start_journeys(
         run, framework, quarter, computed, families, eligible_rows, pids, flags
     )
-    journeys = Journey.objects.filter(
-        framework_id=framework.id, family_id__in=list(families.values())
+    Journey.objects.filter(framework_id=framework.id, family_id__in=list(families.values())).update(
+        last_seen_quarter=str(quarter)
     )
-    journeys.update(last_seen_quarter=str(quarter))
-    refresh_outcomes(framework, journeys)
+    refresh_outcomes(
+        framework, Journey.objects.filter(framework_id=framework.id, family_id__in=list(statuses))
+    )
     superseded = _supersede(run, framework, quarter)
     counts = {
         "households": len(np.unique(loaded.residents[0].household)),

@@ -52,6 +52,20 @@ class Residents:
     household: I64
 
 
+def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
+    """Who lived where in `quarter`, from rows of (quarter index, person, household): each
+    person's household in that quarter, or else the last one they were seen in during the
+    `stay` quarters before (a quarter without records is not a move)."""
+    upto = (table[:, 0] <= quarter.index) & (table[:, 0] >= quarter.index - stay)
+    rows = table[upto]
+    if len(rows) == 0:
+        return Residents(quarter, _EMPTY, _EMPTY)
+    order = np.lexsort((rows[:, 0], rows[:, 1]))
+    rows = rows[order]
+    last = np.concatenate([rows[1:, 1] != rows[:-1, 1], [True]])
+    return Residents(quarter, rows[last, 1].copy(), rows[last, 2].copy())
+
+
 @dataclass(frozen=True)
 class Persons:
     """Years of birth by person id, for ages (sorted by id)."""
@@ -99,6 +113,33 @@ class Flags:
 
 
 @dataclass(frozen=True)
+class ParentLinks:
+    """Partner data naming a child's parent or carer: child, parent, and the quarter (index)."""
+
+    child: I64
+    parent: I64
+    quarter: I64
+
+    @classmethod
+    def empty(cls) -> ParentLinks:
+        return cls(_EMPTY, _EMPTY, _EMPTY)
+
+    def as_of(self, quarter: Quarter) -> tuple[I64, I64]:
+        """(child, parent) pairs as partners last named them by `quarter`: for each child, the
+        parents named in the latest quarter up to then in which any were named."""
+        upto = self.quarter <= quarter.index
+        child, parent, when = self.child[upto], self.parent[upto], self.quarter[upto]
+        if len(child) == 0:
+            return _EMPTY, _EMPTY
+        order = np.lexsort((when, child))
+        child, parent, when = child[order], parent[order], when[order]
+        last = np.concatenate([child[1:] != child[:-1], [True]])
+        latest = np.repeat(when[last], np.diff(np.concatenate([[0], np.flatnonzero(last) + 1])))
+        keep = when == latest
+        return child[keep], parent[keep]
+
+
+@dataclass(frozen=True)
 class Groups:
     """One quarter's families as formed from household data: member pairs by group."""
 
@@ -136,7 +177,7 @@ def form_groups(
     residents: Residents,
     persons: Persons,
     in_education: I64,
-    parent_links: tuple[I64, I64],
+    parent_links: ParentLinks,
     rule: FamilyRule,
 ) -> Groups:
     """A quarter's families: each household with a dependent child is one, with all its members;
@@ -150,7 +191,9 @@ def form_groups(
     person = residents.person[in_family]
     group = np.searchsorted(keys, residents.household[in_family]).astype(np.int64)
     role = np.where(is_child[in_family], CHILD, ADULT).astype(np.int8)
-    away_person, away_group = _parents_elsewhere(residents, keys, person, group, role, parent_links)
+    away_person, away_group = _parents_elsewhere(
+        residents, is_child, persons, keys, (person, group, role), parent_links.as_of(quarter)
+    )
     return Groups(
         quarter=quarter,
         keys=keys,
@@ -160,12 +203,29 @@ def form_groups(
     )
 
 
+#: A parent or carer is at least this much older than the child (names alone can match a sibling).
+PARENT_AGE_GAP = 12
+
+
 def _parents_elsewhere(
-    residents: Residents, keys: I64, person: I64, group: I64, role: I8, links: tuple[I64, I64]
+    residents: Residents,
+    is_child: Mask,
+    persons: Persons,
+    keys: I64,
+    members: tuple[I64, I64, I8],
+    links: tuple[I64, I64],
 ) -> tuple[I64, I64]:
+    """Parents named by partner data who live in another household: adults, old enough to be the
+    child's parent or carer (a link to a dependent child or a near-contemporary is taken to be a
+    mistaken link of a same-named sibling, and left out)."""
+    person, group, role = members
     child, parent = links
     if len(child) == 0 or len(person) == 0:
         return _EMPTY, _EMPTY
+    child_year, parent_year = persons.years(child), persons.years(parent)
+    plausible = (
+        (child_year == 0) | (parent_year == 0) | (parent_year <= child_year - PARENT_AGE_GAP)
+    )
     # The child's family (children only), and where the parent lives this quarter.
     kids = role == CHILD
     kid_order = np.argsort(person[kids], kind="stable")
@@ -175,10 +235,12 @@ def _parents_elsewhere(
     child_group = np.where(has_family, kid_group[pos], -1)
     res_order = np.argsort(residents.person, kind="stable")
     res_person, res_household = residents.person[res_order], residents.household[res_order]
+    res_adult = ~is_child[res_order]
     ppos = np.clip(np.searchsorted(res_person, parent), 0, max(len(res_person) - 1, 0))
-    resident = (len(res_person) > 0) & (res_person[ppos] == parent)
+    resident = (len(res_person) > 0) & (res_person[ppos] == parent) & res_adult[ppos]
     parent_household = np.where(resident, res_household[ppos], -1)
-    apart = has_family & resident & (parent_household != keys[np.maximum(child_group, 0)])
+    apart = has_family & resident & plausible
+    apart &= parent_household != keys[np.maximum(child_group, 0)]
     if not apart.any():
         return _EMPTY, _EMPTY
     pairs = np.unique(np.stack([parent[apart], child_group[apart]], axis=1), axis=0)
@@ -191,9 +253,10 @@ def match_groups(previous: Groups, current: Groups) -> I64:
     """For each current group, the previous quarter's group it continues, or -1.
 
     A group continues an earlier one when they share at least one person who was an adult in
-    the earlier one; where several could, the pairs sharing most household members are matched
-    first, one to one (ties: lower household ids first). A child moving to the other parent's
-    home therefore starts a new family; a whole household moving house keeps its family.
+    the earlier one (or, if no adult of the earlier one is known to any partner, at least one
+    member); where several could, the pairs sharing most household members are matched first,
+    one to one (ties: lower household ids first). A child moving to the other parent's home
+    therefore starts a new family; a whole household moving house keeps its family.
     """
     cur_person, cur_group, _ = current.core()
     prev_person, prev_group, prev_role = previous.core()
@@ -211,7 +274,8 @@ def match_groups(previous: Groups, current: Groups) -> I64:
     count = np.bincount(inverse)
     adults = np.bincount(inverse, weights=was_adult)
     cur_of, prev_of = unique // (len(previous) + 1), unique % (len(previous) + 1)
-    eligible = adults > 0
+    prev_has_adults = np.bincount(prev_group[prev_role == ADULT], minlength=len(previous)) > 0
+    eligible = (adults > 0) | ~prev_has_adults[prev_of]
     order = np.lexsort(
         (current.keys[cur_of[eligible]], previous.keys[prev_of[eligible]], -count[eligible])
     )
