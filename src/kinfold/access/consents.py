@@ -81,6 +81,7 @@ class ConsentOptions:
     recipients: list[Choice]  # who may see it: the council first, then partners (referrals)
     categories: dict[str, list[Choice]]  # recipient → categories shared with it on consent
     providers: dict[str, dict[str, list[Choice]]]  # recipient → category → providers
+    own: str = ""  # the recording organisation: its key worker sees what a consent releases
     notice_version: str = consent.NOTICE_VERSION
     methods: list[tuple[str, str]] = field(
         default_factory=lambda: [(m.value, m.label) for m in ConsentMethod]
@@ -119,6 +120,7 @@ def options(user: User, fid: str, purpose: str = CONSENT_PURPOSE) -> ConsentOpti
             r: {c: sorted(p.values(), key=lambda x: x.name) for c, p in v.items()}
             for r, v in providers.items()
         },
+        own=own,
     )
 
 

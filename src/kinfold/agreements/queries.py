@@ -6,7 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from kinfold.agreements.cedar import SCHEMA
-from kinfold.agreements.models import Agreement, AgreementEvent, DataCategory, Purpose, Share
+from kinfold.agreements.models import (
+    Agreement,
+    AgreementEvent,
+    DataCategory,
+    Organisation,
+    Purpose,
+    Share,
+)
 
 
 @dataclass
@@ -62,6 +69,9 @@ class PublishedAgreement:
     history: list[PublishedVersion] = field(default_factory=list)
     changes: str = ""
     schema: str = SCHEMA
+    signatories: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # role, organisation, date
 
 
 def published() -> list[Agreement]:
@@ -136,7 +146,18 @@ def published_agreement(slug: str, version: int | None = None) -> PublishedAgree
         purposes=_purposes(chosen),
         history=[_version(v, v.pk == chosen.pk) for v in versions],
         changes=_changes(chosen),
+        signatories=_signatories(chosen),
     )
+
+
+def _signatories(agreement: Agreement) -> list[tuple[str, str, str]]:
+    names = dict(Organisation.objects.values_list("slug", "name"))
+    document = agreement.document if isinstance(agreement.document, dict) else {}
+    return [
+        (str(s.get("role", "")), names.get(s.get("organisation", ""), ""), str(s.get("signed", "")))
+        for s in document.get("signatories", [])
+        if isinstance(s, dict)
+    ]
 
 
 def _changes(agreement: Agreement) -> str:

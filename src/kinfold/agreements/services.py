@@ -209,7 +209,7 @@ def _store_policy(agreement: Agreement, compiled: cedar.CompiledAgreement) -> No
 def _history(agreement: Agreement, kind: str, actor: Actor, note: str) -> None:
     """The public history names a role or a job, never a person."""
     who = (
-        actor.role.replace("_", " ") if actor.kind == "user" else f"{actor.id} (run {actor.run_id})"
+        actor.role.replace("_", " ") if actor.kind == "user" else f"{actor.id}, run {actor.run_id}"
     )
     AgreementEvent.objects.create(
         agreement=agreement,

@@ -19,6 +19,18 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from kinfold.audit import privacy
+
+
+def audit_safe_uuid() -> uuid.UUID:
+    """A random id that the audit log's personal-data guard cannot mistake for a phone, NHS or
+    National Insurance number (a random UUID's digits sometimes look like one, and these ids are
+    written into audit entries: `consent:<id>`, `override:<id>`, `referral:<id>`)."""
+    while True:
+        candidate = uuid.uuid4()
+        if not privacy.looks_personal(f":{candidate}:"):
+            return candidate
+
 
 class ConsentState(models.TextChoices):
     GIVEN = "given", "Given"
@@ -49,9 +61,9 @@ class ChildView(models.TextChoices):
 
 
 class ConsentRecord(models.Model):
-    record_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record_id = models.UUIDField(default=audit_safe_uuid, unique=True, editable=False)
     receipt_id = models.UUIDField(
-        default=uuid.uuid4, db_index=True, help_text="records given together share one receipt"
+        default=audit_safe_uuid, db_index=True, help_text="records given together share one receipt"
     )
     person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="consents")
     family = models.ForeignKey(
@@ -136,7 +148,7 @@ class Override(models.Model):
     widen itself. A change is a new proposal, which may name the one it replaces.
     """
 
-    override_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    override_id = models.UUIDField(default=audit_safe_uuid, unique=True, editable=False)
     family = models.ForeignKey("people.Family", on_delete=models.CASCADE, related_name="overrides")
     person = models.ForeignKey(
         "people.Person",
@@ -217,7 +229,7 @@ class Referral(models.Model):
     text about the family); the items say which person and category it carries, and on what basis.
     """
 
-    referral_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referral_id = models.UUIDField(default=audit_safe_uuid, unique=True, editable=False)
     family = models.ForeignKey("people.Family", on_delete=models.CASCADE, related_name="referrals")
     purpose = models.ForeignKey("agreements.Purpose", on_delete=models.PROTECT)
     recipient = models.ForeignKey(

@@ -53,6 +53,34 @@ class ReceiptEvent:
     by: str
 
 
+@dataclass(frozen=True)
+class ReceiptGroup:
+    """Items alike but for the partner whose information they cover: one line for a person."""
+
+    category: str
+    purpose: str
+    recipient: str
+    providers: list[str]
+    state: str
+    state_label: str
+    valid_until: datetime | None
+    basis: str
+    conditions: list[str]
+    retention_months: int | None
+
+    @property
+    def in_force(self) -> bool:
+        return self.state == ConsentState.GIVEN
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    state: str
+    category: str
+    partners: int
+
+
 @dataclass
 class Receipt:
     receipt_id: str
@@ -76,6 +104,38 @@ class Receipt:
     @property
     def refused(self) -> bool:
         return all(i.state == ConsentState.REFUSED for i in self.items)
+
+    @property
+    def groups(self) -> list[ReceiptGroup]:
+        grouped: dict[tuple[str, str, str, str, object], list[ReceiptItem]] = {}
+        for i in self.items:
+            key = (i.category, i.purpose, i.recipient, i.state, i.valid_until)
+            grouped.setdefault(key, []).append(i)
+        return [
+            ReceiptGroup(
+                category=first.category,
+                purpose=first.purpose,
+                recipient=first.recipient,
+                providers=sorted(i.provider for i in items),
+                state=first.state,
+                state_label=first.state_label,
+                valid_until=first.valid_until,
+                basis=first.basis,
+                conditions=sorted({c for i in items for c in i.conditions}),
+                retention_months=first.retention_months,
+            )
+            for items in grouped.values()
+            for first in items[:1]
+        ]
+
+    @property
+    def history(self) -> list[HistoryLine]:
+        """Events as the person lived them: one line per change to a kind of information."""
+        grouped: dict[tuple[datetime, str, str], int] = {}
+        for e in self.events:
+            key = (e.at.replace(microsecond=0), e.state, e.category)
+            grouped[key] = grouped.get(key, 0) + 1
+        return [HistoryLine(at, state, cat, n) for (at, state, cat), n in grouped.items()]
 
 
 def receipt(receipt_id: uuid.UUID | str) -> Receipt | None:
@@ -252,26 +312,21 @@ def as_pdf(made: Receipt) -> bytes:
     if made.competent:
         lines.append(("p", "The child was judged competent to decide for themselves."))
     lines.append(("h2", "What was agreed" if not made.refused else "What was refused"))
-    for item in made.items:
-        until = f", until {item.valid_until:%d %B %Y}" if item.valid_until else ""
-        lines.append(("b", f"{item.category}: {item.state_label}{until}"))
-        lines.append(
-            ("p", f"From {item.provider} to {item.recipient}, for {item.purpose.lower()}.")
-        )
-        if item.basis:
+    for group in made.groups:
+        until = f", until {group.valid_until:%d %B %Y}" if group.valid_until else ""
+        lines.append(("b", f"{group.category}: {group.state_label}{until}"))
+        lines.append(("p", f"To {group.recipient}, for {group.purpose.lower()}, from:"))
+        lines.append(("p", ", ".join(group.providers) + "."))
+        if group.basis:
             lines.append(
-                ("p", f"Lawful basis: {item.basis}" + "".join(f"; {c}" for c in item.conditions))
+                ("p", f"Lawful basis: {group.basis}" + "".join(f"; {c}" for c in group.conditions))
             )
-        if item.retention_months:
-            lines.append(("p", f"Kept for {item.retention_months} months."))
+        if group.retention_months:
+            lines.append(("p", f"Kept for {group.retention_months} months."))
     lines.append(("h2", "History"))
-    for event in made.events:
-        lines.append(
-            (
-                "p",
-                f"{event.at:%d %B %Y %H:%M}  {event.state}: {event.category} from {event.provider}",
-            )
-        )
+    for line in made.history:
+        partners = f"{line.partners} partner{'s' if line.partners != 1 else ''}"
+        lines.append(("p", f"{line.at:%d %B %Y %H:%M}  {line.state}: {line.category} ({partners})"))
     lines.append(("h2", "Changing your mind"))
     lines.append(
         (

@@ -29,6 +29,7 @@ from kinfold.consent.models import (
     ConsentRecord,
     ConsentState,
     GivenBy,
+    audit_safe_uuid,
 )
 from kinfold.errors import KinfoldError
 from kinfold.people.models import Family, FamilyMember, Person
@@ -100,7 +101,7 @@ def record_many(
     if not requests:
         raise KinfoldError("choose at least one kind of information", field="categories")
     checked = [_checked(r, recorded_by) for r in requests]
-    receipt = uuid.uuid4()
+    receipt = audit_safe_uuid()
     now = timezone.now()
     with transaction.atomic():
         records = [_create(r, age, state, now, receipt, recorded_by) for r, age in checked]

@@ -24,6 +24,7 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str], ...]] = {
         ("Programme", "programme:dashboard"),
         ("Journeys", "programme:families"),
         ("Claims", "programme:claims"),
+        ("Overrides", "web:overrides"),
     ),
     "analyst": (
         ("Families", "web:families"),
@@ -34,6 +35,7 @@ ROLE_PAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "partner_practitioner": (("Referrals", "web:referrals"),),
     "dpo": (
         ("Audit log", "web:audit-log"),
+        ("Overrides", "web:overrides"),
         ("Rights and oversight", "rights:home"),
         ("Claim spot checks", "programme:samples"),
     ),

@@ -138,7 +138,13 @@ class ConsentForm(forms.Form):
         self.options = options
         f = self.fields
         f["pid"].choices = [(m.pid, member_label(m)) for m in options.members]  # type: ignore[attr-defined]
-        f["recipient"].choices = [(r.slug, r.name) for r in options.recipients]  # type: ignore[attr-defined]
+        f["recipient"].choices = [  # type: ignore[attr-defined]
+            (
+                r.slug,
+                f"The family's key worker at {r.name}" if i == 0 else f"{r.name}, in a referral",
+            )
+            for i, r in enumerate(options.recipients)
+        ]
         if options.recipients:
             f["recipient"].initial = options.recipients[0].slug
         categories = {c.slug: c.name for cats in options.categories.values() for c in cats}

@@ -177,7 +177,7 @@ def override_new(request: HttpRequest, fid: str) -> HttpResponse:
         choices = override_access.proposal_choices(user, fid, purpose)
     except access.NotFound as exc:
         raise Http404("No such family") from exc
-    initial = {"expires_on": (timezone.now() + timedelta(days=14)).date()}
+    initial = {"expires_on": (timezone.now() + timedelta(days=14)).date().isoformat()}
     form = forms.OverrideForm(
         choices.members, choices.categories, choices.partners, request.POST or None, initial=initial
     )
