@@ -50,6 +50,10 @@ class Residents:
     quarter: Quarter
     person: I64
     household: I64
+    seen: Mask | None = None  # partners sent something about the person this quarter (None: all)
+
+    def seen_mask(self) -> Mask:
+        return np.ones(len(self.person), bool) if self.seen is None else self.seen
 
 
 def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
@@ -59,11 +63,13 @@ def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
     upto = (table[:, 0] <= quarter.index) & (table[:, 0] >= quarter.index - stay)
     rows = table[upto]
     if len(rows) == 0:
-        return Residents(quarter, _EMPTY, _EMPTY)
+        return Residents(quarter, _EMPTY, _EMPTY, np.zeros(0, bool))
     order = np.lexsort((rows[:, 0], rows[:, 1]))
     rows = rows[order]
     last = np.concatenate([rows[1:, 1] != rows[:-1, 1], [True]])
-    return Residents(quarter, rows[last, 1].copy(), rows[last, 2].copy())
+    return Residents(
+        quarter, rows[last, 1].copy(), rows[last, 2].copy(), rows[last, 0] == quarter.index
+    )
 
 
 @dataclass(frozen=True)
@@ -183,10 +189,14 @@ def form_groups(
     """A quarter's families: each household with a dependent child is one, with all its members;
     a parent whom partner data names as a child's parent and who lives in another household in
     the borough joins the child's family (one family only: the one with the lowest household id).
+    A household is a family in a quarter only if partners sent something about one of its
+    members that quarter (people last seen there still count as living there, but a household
+    nobody has heard of since it left is not a family).
     """
     quarter = residents.quarter
     is_child = dependent(rule, quarter, residents.person, persons, in_education)
-    keys = np.unique(residents.household[is_child])
+    heard_of = np.unique(residents.household[residents.seen_mask()])
+    keys = np.intersect1d(np.unique(residents.household[is_child]), heard_of)
     in_family = np.isin(residents.household, keys)
     person = residents.person[in_family]
     group = np.searchsorted(keys, residents.household[in_family]).astype(np.int64)
