@@ -24,17 +24,22 @@ class Series:
 
 
 def _scale(series: Sequence[Series]) -> int:
+    """The axis top: four equal steps of 1, 2, 2.5 or 5 times a power of ten (whole numbers),
+    covering every value."""
     top = int(max((v for s in series for v in s.values if v is not None), default=0))
-    if top <= 10:
-        return 10
-    step = int(10 ** (len(str(top)) - 1))
-    return ((top + step - 1) // step) * step
+    power = 1
+    while True:
+        for multiple in (1, 2, 2.5, 5):
+            step = multiple * power
+            if step == int(step) and step * 4 >= top:
+                return int(step) * 4
+        power *= 10
 
 
 def _axes(labels: Sequence[str], top: int, parts: list[str]) -> None:
     plot_h = HEIGHT - TOP - BOTTOM
     for i in range(5):
-        value = top * i // 4
+        value = top * i // 4  # top is a multiple of 4
         y = TOP + plot_h - plot_h * i / 4
         parts.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
