@@ -48,50 +48,97 @@ def _groups(keys: Keys) -> _Groups:
     return _Groups(order, distinct, starts.astype(np.intp), counts.astype(np.intp))
 
 
+@dataclass
+class PairSource:
+    """Blocking keys ready to make pairs, pass by pass; passes are independent of one another, so
+    they can be made (and scored) in any order or in parallel with the same result."""
+
+    left: Keys  # keys with those of skipped (too big) blocks zeroed
+    right: Keys
+    same: bool
+    stats: BlockingStats
+
+    @property
+    def passes(self) -> int:
+        """How many blocking passes."""
+        return int(self.left.shape[1])
+
+    def batches(self, p: int) -> Iterator[tuple[Index, Index]]:
+        """Batches of the pairs pass ``p`` makes that no earlier pass made."""
+        if self.same:
+            yield from self._dedupe_batches(p)
+        else:
+            yield from self._link_batches(p)
+
+    def _link_batches(self, p: int) -> Iterator[tuple[Index, Index]]:
+        a, b = _groups(self.left[:, p]), _groups(self.right[:, p])
+        _, ia, ib = np.intersect1d(a.keys, b.keys, assume_unique=True, return_indices=True)
+        sizes = a.counts[ia] * b.counts[ib]
+        for group in _batches(sizes):
+            li, ri = _cross(a, b, ia[group], ib[group], sizes[group])
+            li, ri = _drop_earlier(self.left, self.right, li, ri, p)
+            if len(li):
+                yield li, ri
+
+    def _dedupe_batches(self, p: int) -> Iterator[tuple[Index, Index]]:
+        g = _groups(self.left[:, p])
+        chosen = np.flatnonzero(g.counts > 1)
+        sizes = g.counts * g.counts
+        for group in _batches(sizes[chosen]):
+            picked = chosen[group]
+            li, ri = _cross(g, g, picked, picked, sizes[picked])
+            upper = li < ri
+            li, ri = _drop_earlier(self.left, self.left, li[upper], ri[upper], p)
+            if len(li):
+                yield li, ri
+
+
+def pair_source(left: Keys, right: Keys | None, max_block_pairs: int) -> PairSource:
+    """Blocking keys of two tables (``right`` None: pairs within ``left``) with every block over
+    ``max_block_pairs`` pairs dropped, so that no pass counts such a block as "already compared"."""
+    same = right is None
+    left = left.copy()
+    right = left if right is None else right.copy()
+    passes = left.shape[1]
+    stats = BlockingStats([0] * passes, [0] * passes)
+    for p in range(passes):
+        a = _groups(left[:, p])
+        if same:
+            kept = a.keys[(a.counts > 1) & (a.counts * (a.counts - 1) // 2 <= max_block_pairs)]
+            stats.skipped_keys[p] = int(((a.counts > 1) & ~np.isin(a.keys, kept)).sum())
+            left[:, p][~np.isin(left[:, p], kept)] = 0
+            continue
+        b = _groups(right[:, p])
+        _, ia, ib = np.intersect1d(a.keys, b.keys, assume_unique=True, return_indices=True)
+        keep = a.counts[ia] * b.counts[ib] <= max_block_pairs
+        stats.skipped_keys[p] = int((~keep).sum())
+        left[:, p][~np.isin(left[:, p], a.keys[ia[keep]])] = 0
+        right[:, p][~np.isin(right[:, p], b.keys[ib[keep]])] = 0
+    return PairSource(left, right, same, stats)
+
+
 def link_pairs(
     left: Keys, right: Keys, max_block_pairs: int, stats: BlockingStats | None = None
 ) -> Iterator[tuple[Index, Index]]:
     """Batches of (left row, right row) pairs sharing a key in any pass, each pair once."""
-    left, right = left.copy(), right.copy()
-    for p in range(left.shape[1]):
-        a, b = _groups(left[:, p]), _groups(right[:, p])
-        _, ia, ib = np.intersect1d(a.keys, b.keys, assume_unique=True, return_indices=True)
-        sizes = a.counts[ia] * b.counts[ib]
-        keep = sizes <= max_block_pairs
-        _count_skipped(stats, p, int((~keep).sum()))
-        # a skipped key must not count as "already compared" when later passes drop repeats
-        left[:, p][~np.isin(left[:, p], a.keys[ia[keep]])] = 0
-        right[:, p][~np.isin(right[:, p], b.keys[ib[keep]])] = 0
-        ia, ib, sizes = ia[keep], ib[keep], sizes[keep]
-        for group in _batches(sizes):
-            li, ri = _cross(a, b, ia[group], ib[group], sizes[group])
-            li, ri = _drop_earlier(left, right, li, ri, p)
-            _count_pairs(stats, p, len(li))
-            if len(li):
-                yield li, ri
+    yield from _all(pair_source(left, right, max_block_pairs), stats)
 
 
 def dedupe_pairs(
     keys: Keys, max_block_pairs: int, stats: BlockingStats | None = None
 ) -> Iterator[tuple[Index, Index]]:
     """Batches of (row, later row) pairs within one table sharing a key in any pass, each once."""
-    keys = keys.copy()
-    for p in range(keys.shape[1]):
-        g = _groups(keys[:, p])
-        keep = (g.counts > 1) & (g.counts * (g.counts - 1) // 2 <= max_block_pairs)
-        _count_skipped(stats, p, int(((g.counts > 1) & ~keep).sum()))
-        keys[:, p][~np.isin(keys[:, p], g.keys[keep])] = 0
-        chosen = np.flatnonzero(keep)
-        sizes = g.counts * g.counts
-        for group in _batches(sizes[chosen]):
-            picked = chosen[group]
-            li, ri = _cross(g, g, picked, picked, sizes[picked])
-            upper = li < ri
-            li, ri = li[upper], ri[upper]
-            li, ri = _drop_earlier(keys, keys, li, ri, p)
-            _count_pairs(stats, p, len(li))
-            if len(li):
-                yield li, ri
+    yield from _all(pair_source(keys, None, max_block_pairs), stats)
+
+
+def _all(source: PairSource, stats: BlockingStats | None) -> Iterator[tuple[Index, Index]]:
+    for p in range(source.passes):
+        for li, ri in source.batches(p):
+            if stats is not None:
+                stats.pairs[p] += len(li)
+            yield li, ri
+    if stats is not None:
+        stats.skipped_keys[:] = source.stats.skipped_keys
 
 
 def _batches(sizes: Index) -> Iterator[Index]:
@@ -128,13 +175,3 @@ def _drop_earlier(left: Keys, right: Keys, li: Index, ri: Index, p: int) -> tupl
         kl = left[li, q]
         seen |= (kl == right[ri, q]) & (kl != 0)
     return li[~seen], ri[~seen]
-
-
-def _count_pairs(stats: BlockingStats | None, p: int, n: int) -> None:
-    if stats is not None:
-        stats.pairs[p] += n
-
-
-def _count_skipped(stats: BlockingStats | None, p: int, n: int) -> None:
-    if stats is not None:
-        stats.skipped_keys[p] += n

@@ -149,20 +149,25 @@ def _name_similarities(
     if not {"given_name", "surname"} <= names or not _swappable(left, right):
         return {}
     given, surname = dice(left, right, "given_name", li, ri), dice(left, right, "surname", li, ri)
-    cross_given = dice_across(left, right, "given_name", "surname", li, ri)
-    cross_surname = dice_across(left, right, "surname", "given_name", li, ri)
+    # only pairs whose names are not both alike read straight can be better read crosswise
+    maybe = np.flatnonzero((given[0] + surname[0] < 1.5) & ~given[2] & ~surname[2])
+    if len(maybe) == 0:
+        return {"given_name": given, "surname": surname}
+    sub_l, sub_r = li[maybe], ri[maybe]
+    cross_given = dice_across(left, right, "given_name", "surname", sub_l, sub_r)
+    cross_surname = dice_across(left, right, "surname", "given_name", sub_l, sub_r)
     swapped = (np.minimum(cross_given[0], cross_surname[0]) >= 0.7) & (
-        cross_given[0] + cross_surname[0] > given[0] + surname[0] + 0.5
+        cross_given[0] + cross_surname[0] > given[0][maybe] + surname[0][maybe] + 0.5
     )
-    if not swapped.any():
+    rows = maybe[swapped]
+    if len(rows) == 0:
         return {"given_name": given, "surname": surname}
 
     def choose(cross: Similarity, direct: Similarity) -> Similarity:
-        return (
-            np.where(swapped, cross[0], direct[0]),
-            np.where(swapped, cross[1], direct[1]),
-            np.where(swapped, cross[2], direct[2]),
-        )
+        out = (direct[0].copy(), direct[1].copy(), direct[2].copy())
+        for part in range(3):
+            out[part][rows] = cross[part][swapped]
+        return out
 
     return {"given_name": choose(cross_given, given), "surname": choose(cross_surname, surname)}
 

@@ -8,14 +8,17 @@ the pairs at or above the threshold, made one-to-one on request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kinfold.errors import InputError
-from kinfold.linkage._blocking import BlockingStats, dedupe_pairs, link_pairs
+from kinfold.linkage._blocking import BlockingStats, PairSource, pair_source
 from kinfold.linkage._compare import (
     Comparison,
     comparisons,
@@ -104,11 +107,8 @@ def score_link(
     """
     check_comparable(left, right)
     settings = settings or Settings.default()
-    stats = BlockingStats([0] * left.blocking.shape[1], [0] * left.blocking.shape[1])
-    batches = link_pairs(left.blocking, right.blocking, settings.max_block_pairs, stats)
-    found = _Scorer(left, right, settings, same=False).run(batches, threshold, one_to_one)
-    found.blocking = stats
-    return found
+    source = pair_source(left.blocking, right.blocking, settings.max_block_pairs)
+    return _Scorer(left, right, settings, same=False).run(source, threshold, one_to_one)
 
 
 def score_dedupe(
@@ -116,29 +116,30 @@ def score_dedupe(
     settings: Settings | None = None,
     *,
     threshold: float | None = None,
-    compare: Callable[[Index, Index], NDArray[np.bool_]] | None = None,
+    compare: Compare | None = None,
 ) -> Links:
     """Every compared pair within ``table`` at or above the threshold, scored.
 
     ``compare``, if given, says which of the blocked pairs to compare at all (a mask per batch).
     """
     settings = settings or Settings.default()
-    stats = BlockingStats([0] * table.blocking.shape[1], [0] * table.blocking.shape[1])
-    batches = dedupe_pairs(table.blocking, settings.max_block_pairs, stats)
-    if compare is not None:
-        batches = _filtered(batches, compare)
-    found = _Scorer(table, table, settings, same=True).run(batches, threshold)
-    found.blocking = stats
-    return found
+    source = pair_source(table.blocking, None, settings.max_block_pairs)
+    return _Scorer(table, table, settings, same=True).run(source, threshold, compare=compare)
 
 
-def _filtered(
-    batches: Iterator[tuple[Index, Index]], compare: Callable[[Index, Index], NDArray[np.bool_]]
-) -> Iterator[tuple[Index, Index]]:
-    for li, ri in batches:
-        keep = compare(li, ri)
-        if keep.any():
-            yield li[keep], ri[keep]
+#: Which blocked pairs to compare (a mask per batch of left rows and right rows).
+Compare = Callable[[Index, Index], NDArray[np.bool_]]
+#: One pass's compared pairs: left rows, right rows, comparison pattern codes, shared-key bits.
+PassResult = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]
+#: The job forked worker processes read (set just before the pool starts; fork shares it).
+_JOB: dict[str, tuple[_Scorer, PairSource, Compare | None]] = {}
+#: Below this many records, workers cost more than they save.
+PARALLEL_FROM_RECORDS = 20_000
+
+
+def _score_pass(p: int) -> PassResult:
+    scorer, source, compare = _JOB["job"]
+    return scorer.score_pass(source, p, compare)
 
 
 class _Scorer:
@@ -152,26 +153,24 @@ class _Scorer:
 
     def run(
         self,
-        batches: Iterable[tuple[Index, Index]],
+        source: PairSource,
         threshold: float | None,
         one_to_one: bool = False,
+        compare: Compare | None = None,
     ) -> Links:
         threshold = self.settings.threshold if threshold is None else threshold
         if self.settings.classifier == "weighted-dice":
-            return self._weighted_dice(batches, threshold)
-        lefts: list[NDArray[np.int32]] = []
-        rights: list[NDArray[np.int32]] = []
-        codes: list[NDArray[np.int64]] = []
-        masks: list[NDArray[np.int64]] = []
-        for li, ri in batches:
-            lefts.append(li.astype(np.int32))
-            rights.append(ri.astype(np.int32))
-            codes.append(self._encode_levels(levels(self.design, self.left, self.right, li, ri)))
-            masks.append(self._shared_keys(li, ri))
-        left_rows = np.concatenate(lefts) if lefts else np.zeros(0, np.int32)
-        right_rows = np.concatenate(rights) if rights else np.zeros(0, np.int32)
-        code = np.concatenate(codes) if codes else np.zeros(0, np.int64)
-        mask = np.concatenate(masks) if masks else np.zeros(0, np.int64)
+            found = self._weighted_dice(source, threshold, compare)
+            found.blocking = source.stats
+            return found
+        results = self._score_passes(source, compare)
+        for p, result in enumerate(results):
+            source.stats.pairs[p] = len(result[0])
+        left_rows = np.concatenate([r[0] for r in results])
+        right_rows = np.concatenate([r[1] for r in results])
+        code = np.concatenate([r[2] for r in results])
+        mask = np.concatenate([r[3] for r in results])
+        del results
         model, bayes = self._train(code, mask, left_rows, right_rows)
         share = model.match_share
         if one_to_one:
@@ -188,11 +187,48 @@ class _Scorer:
             chance[keep],
             weight[keep],
             pairs_compared=len(code),
+            blocking=source.stats,
             model=model,
         )
         if self.same:
             found.apart = self._kept_apart(left_rows, right_rows, chance, keep)
         return found
+
+    def _score_passes(self, source: PairSource, compare: Compare | None) -> list[PassResult]:
+        """Every pass's compared pairs, in pass order; in worker processes when it pays."""
+        workers = min(worker_count(self.settings.workers), source.passes)
+        records = len(self.left) + (0 if self.same else len(self.right))
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        if workers < 2 or records < PARALLEL_FROM_RECORDS or not fork:
+            return [self.score_pass(source, p, compare) for p in range(source.passes)]
+        _JOB["job"] = (self, source, compare)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                return list(pool.map(_score_pass, range(source.passes)))
+        finally:
+            _JOB.clear()
+
+    def score_pass(self, source: PairSource, p: int, compare: Compare | None) -> PassResult:
+        """Pass ``p``'s new pairs with their comparison pattern codes and shared-key bits."""
+        lefts: list[NDArray[np.int32]] = [np.zeros(0, np.int32)]
+        rights: list[NDArray[np.int32]] = [np.zeros(0, np.int32)]
+        codes: list[NDArray[np.int64]] = [np.zeros(0, np.int64)]
+        masks: list[NDArray[np.int64]] = [np.zeros(0, np.int64)]
+        for li, ri in source.batches(p):
+            if compare is not None:
+                keep = compare(li, ri)
+                li, ri = li[keep], ri[keep]
+            lefts.append(li.astype(np.int32))
+            rights.append(ri.astype(np.int32))
+            codes.append(self._encode_levels(levels(self.design, self.left, self.right, li, ri)))
+            masks.append(self._shared_keys(li, ri))
+        return (
+            np.concatenate(lefts),
+            np.concatenate(rights),
+            np.concatenate(codes),
+            np.concatenate(masks),
+        )
 
     def _kept_apart(
         self,
@@ -341,23 +377,30 @@ class _Scorer:
             rest //= self.radix[column]
         return out
 
-    def _weighted_dice(self, batches: Iterable[tuple[Index, Index]], threshold: float) -> Links:
+    def _weighted_dice(
+        self, source: PairSource, threshold: float, compare: Compare | None
+    ) -> Links:
         lefts, rights, scores, compared = [], [], [], 0
         fuzzy = [f for c in self.design if c.kind != "reference" for f in c.fields]
-        for li, ri in batches:
-            compared += len(li)
-            top = np.zeros(len(li))
-            bottom = np.zeros(len(li))
-            for name in fuzzy:
-                weight = self.settings.fields[name].weight
-                similarity, _, missing = dice(self.left, self.right, name, li, ri)
-                top += np.where(missing, 0.0, weight * similarity)
-                bottom += np.where(missing, 0.0, weight)
-            score = top / np.maximum(bottom, 1e-9)
-            keep = score >= threshold
-            lefts.append(li[keep])
-            rights.append(ri[keep])
-            scores.append(score[keep])
+        for p in range(source.passes):
+            for li, ri in source.batches(p):
+                if compare is not None:
+                    keep = compare(li, ri)
+                    li, ri = li[keep], ri[keep]
+                source.stats.pairs[p] += len(li)
+                compared += len(li)
+                top = np.zeros(len(li))
+                bottom = np.zeros(len(li))
+                for name in fuzzy:
+                    weight = self.settings.fields[name].weight
+                    similarity, _, missing = dice(self.left, self.right, name, li, ri)
+                    top += np.where(missing, 0.0, weight * similarity)
+                    bottom += np.where(missing, 0.0, weight)
+                score = top / np.maximum(bottom, 1e-9)
+                keep = score >= threshold
+                lefts.append(li[keep])
+                rights.append(ri[keep])
+                scores.append(score[keep])
         empty = np.zeros(0, dtype=np.intp)
         score = np.concatenate(scores) if scores else np.zeros(0)
         return Links(
@@ -369,6 +412,17 @@ class _Scorer:
             score,
             pairs_compared=compared,
         )
+
+
+def worker_count(setting: int) -> int:
+    """Worker processes to use: the setting, or (0) the CPUs this process may run on, at most 8."""
+    if setting > 0:
+        return setting
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, 8))
 
 
 def one_to_one_log_odds(

@@ -72,6 +72,7 @@ class Settings:
     prior_match_share: float
     missed_match_share: float
     keep_apart_below: float
+    workers: int
     keep_per_source: int
     keep_per_person: int
     source: str = "(shipped defaults)"
@@ -188,6 +189,7 @@ def _parse(data: Mapping[str, Any], file: str | Path) -> Settings:
             "prior_match_share",
             "missed_match_share",
             "keep_apart_below",
+            "workers",
         }
     )
     persons.unknown({"keep_per_source", "keep_per_person"})
@@ -205,6 +207,7 @@ def _parse(data: Mapping[str, Any], file: str | Path) -> Settings:
         prior_match_share=linking.number("prior_match_share", 1e-9, 0.999),
         missed_match_share=linking.number("missed_match_share", 1e-9, 0.5),
         keep_apart_below=linking.number("keep_apart_below", 0.0, 0.5),
+        workers=linking.integer("workers", 0, 256),
         keep_per_source=persons.integer("keep_per_source", 1, 1000),
         keep_per_person=persons.integer("keep_per_person", 1, 10_000),
         source=str(file),

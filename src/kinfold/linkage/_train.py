@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from kinfold.linkage._blocking import dedupe_pairs, link_pairs
+from kinfold.linkage._blocking import pair_source
 from kinfold.linkage._compare import Comparison, levels
 from kinfold.linkage._encode import HOUSEHOLD_TOKEN
 from kinfold.linkage._model import (
@@ -83,7 +83,9 @@ class Trainer:
     ) -> None:
         self.design, self.settings, self.sessions = design, settings, sessions
         self.random = _random_levels(design, left, right, same)
-        self.relatives = _household_pairs(design, left, right, same)
+        self.relatives, self.relatives_scale = _household_pairs(design, left, right, same)
+        n_left, n_right = len(left), len(right)
+        self.total_pairs = n_left * (n_left - 1) / 2 if same else float(n_left * n_right)
 
     def fit(
         self,
@@ -138,6 +140,21 @@ class Trainer:
         keep = {c: m for c, m in session.m.items() if informative - {groups[c]}}
         return Session(keep, session.match_share, session.expected_matches)
 
+    def _family_pairs(
+        self, household: tuple[tuple[int, tuple[int, ...]], ...], others: list[int]
+    ) -> float:
+        """Pairs of different people at one address with one surname (estimated from the
+        same-address pairs: those whose given name or date of birth differ completely)."""
+        if len(self.relatives) == 0 or not others:
+            return 0.0
+        family = np.ones(len(self.relatives), dtype=np.bool_)
+        for column, wanted in household:
+            family &= np.isin(self.relatives[:, column], wanted)
+        differ = np.zeros(len(self.relatives), dtype=np.bool_)
+        for column in others:
+            differ |= self.relatives[:, column] == self.design[column].levels - 1
+        return float((family & differ).sum()) * self.relatives_scale
+
     def _interactions(
         self,
         m: list[Floats] | None,
@@ -151,14 +168,17 @@ class Trainer:
         s, loc = names.index("surname"), names.index("location")
         household = ((s, _AGREE), (loc, _AGREE))
         found = []
-        others = [names.index(n) for n in ("given_name", "dob") if n in names]
-        strangers = np.ones(len(self.random), dtype=np.bool_)
-        for column in others:  # relatives, not the same person: the other fields disagree
-            strangers &= self.random[:, column] == self.design[column].levels - 1
         m_s = m[s] if m is not None else prior_m(self.design[s])
         m_loc = m[loc] if m is not None else prior_m(self.design[loc])
+        others = [names.index(n) for n in ("given_name", "dob") if n in names]
         bits = household_bits(
-            self.random[:, s], self.random[:, loc], strangers, m_s, m_loc, match_share
+            self.random[:, s],
+            self.random[:, loc],
+            m_s,
+            m_loc,
+            match_share,
+            self._family_pairs(household, others),
+            self.total_pairs,
         )
         if bits < 0:
             found.append(Interaction("same surname and address (a household)", household, bits))
@@ -181,35 +201,31 @@ class Trainer:
 def household_bits(
     surname: NDArray[np.uint8],
     location: NDArray[np.uint8],
-    strangers: NDArray[np.bool_],
     m_surname: Floats,
     m_location: Floats,
     match_share: float | None,
+    family_pairs: float,
+    total_pairs: float,
 ) -> float:
     """log2 of how much likelier "same surname and same address" is among non-matches than
     independence says (negative: agreeing on both is worth less than the two weights added).
 
-    Measured on random pairs where both are recorded. The pairs counted as agreeing on both are
-    those whose other fields (given name, date of birth) disagree: relatives, not the same person
-    twice, so the few true matches among random pairs do not count; what is left is scaled back up
-    by the share of pairs that are such strangers. Fewer than MIN_HOUSEHOLD_PAIRS such pairs say
-    nothing (a file of unrelated people, like FEBRL's, has none).
+    How often each agrees alone is measured on random pairs (less the true matches expected among
+    them); how often both agree is the number of pairs of *different* people at one address with
+    one surname (``family_pairs``, counted among all same-address pairs) over all possible pairs.
+    Fewer than MIN_HOUSEHOLD_PAIRS such pairs say nothing (FEBRL's unrelated people have none).
     """
     both_present = (surname > 0) & (location > 0)
     total = float(both_present.sum())
-    if total < 1000:
+    if total < 1000 or family_pairs < MIN_HOUSEHOLD_PAIRS or total_pairs <= 0:
         return 0.0
-    s_agree = np.isin(surname, _AGREE) & both_present
-    l_agree = np.isin(location, _AGREE) & both_present
     matches = (match_share or 0.0) * total
     m_s, m_l = float(m_surname[list(_AGREE)].sum()), float(m_location[list(_AGREE)].sum())
-    p_s = max(float(s_agree.sum()) - matches * m_s, 0.5) / total
-    p_l = max(float(l_agree.sum()) - matches * m_l, 0.5) / total
-    relatives = float((s_agree & l_agree & strangers).sum())
-    if relatives < MIN_HOUSEHOLD_PAIRS:
-        return 0.0
-    share_strangers = max(float((strangers & both_present).sum()) / total, 1e-9)
-    p_both = relatives / share_strangers / total
+    s_agree = float((np.isin(surname, _AGREE) & both_present).sum())
+    l_agree = float((np.isin(location, _AGREE) & both_present).sum())
+    p_s = max(s_agree - matches * m_s, 0.5) / total
+    p_l = max(l_agree - matches * m_l, 0.5) / total
+    p_both = family_pairs / total_pairs
     return min(0.0, -float(np.log2(p_both / (p_s * p_l))))
 
 
@@ -244,24 +260,21 @@ def relative_bits(
 
 def _household_pairs(
     design: tuple[Comparison, ...], left: EncodedTable, right: EncodedTable, same: bool
-) -> NDArray[np.uint8]:
+) -> tuple[NDArray[np.uint8], float]:
     """Comparison levels of up to MAX_HOUSEHOLD_PAIRS pairs of records with the same household
-    token (the same address), for the twins correction."""
+    token (the same address), and by how much to scale counts on them up to all such pairs."""
     keys_left = left.tokens[HOUSEHOLD_TOKEN].reshape(-1, 1)
-    if same:
-        batches = dedupe_pairs(keys_left, MAX_HOUSEHOLD_BLOCK)
-    else:
-        keys_right = right.tokens[HOUSEHOLD_TOKEN].reshape(-1, 1)
-        batches = link_pairs(keys_left, keys_right, MAX_HOUSEHOLD_BLOCK)
+    keys_right = None if same else right.tokens[HOUSEHOLD_TOKEN].reshape(-1, 1)
+    source = pair_source(keys_left, keys_right, MAX_HOUSEHOLD_BLOCK)
     found, total = [], 0
-    for li, ri in batches:
-        found.append(levels(design, left, right, li, ri))
+    for li, ri in source.batches(0):
+        room = MAX_HOUSEHOLD_PAIRS - total
+        found.append(levels(design, left, right, li[:room], ri[:room]))
         total += len(li)
-        if total >= MAX_HOUSEHOLD_PAIRS:
-            break
     if not found:
-        return np.zeros((0, len(design)), dtype=np.uint8)
-    return np.concatenate(found)
+        return np.zeros((0, len(design)), dtype=np.uint8), 1.0
+    measured = np.concatenate(found)
+    return measured, total / max(len(measured), 1)
 
 
 def _random_levels(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Final
 
@@ -21,7 +23,7 @@ from kinfold.linkage._columns import ColumnMap
 from kinfold.linkage._encode import BadValues, EncodeReport, encode
 from kinfold.linkage._io import read_rows, write_csv
 from kinfold.linkage._keys import new_secret, read_secret
-from kinfold.linkage._link import Links
+from kinfold.linkage._link import Links, worker_count
 from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
 
@@ -188,10 +190,7 @@ def _encode_file(
     map_option: str = "--map",
     allow_no_rows: bool = False,
 ) -> EncodedTable:
-    try:
-        column_map = ColumnMap.parse(map_text)
-    except InputError as exc:
-        raise InputError(exc.message, field=map_option) from exc
+    column_map = _column_map(map_text, map_option)
     report = EncodeReport()
     table = encode(
         read_rows(path, column_map, args.encoding, allow_no_rows=allow_no_rows),
@@ -237,9 +236,58 @@ def _link_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = Settings.load(args.settings)
     secret = new_secret()  # fresh per run: the encodings are useless to anyone afterwards
-    left = _encode_file(args.left, args.left_map, secret, settings, args, "left", "--left-map")
-    right = _encode_file(args.right, args.right_map, secret, settings, args, "right", "--right-map")
-    return _write_links(args, left, right, settings, started)
+    jobs = [
+        (args.left, args.left_map, "left", "--left-map"),
+        (args.right, args.right_map, "right", "--right-map"),
+    ]
+    for _, map_text, _, option in jobs:  # map mistakes first, before any work
+        _column_map(map_text, option)
+    if worker_count(settings.workers) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _ENCODE_JOB["job"] = (secret, settings, args)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(2, mp_context=context) as pool:
+                encoded = list(pool.map(_encode_job, jobs))
+        finally:
+            _ENCODE_JOB.clear()
+    else:
+        encoded = [_encode_job(job, (secret, settings, args)) for job in jobs]
+    for (path, *_), (_, report) in zip(jobs, encoded, strict=True):
+        _tell_bad_values(path, report)
+    return _write_links(args, encoded[0][0], encoded[1][0], settings, started)
+
+
+#: What forked encoding workers read (fork shares it; nothing is pickled but the results).
+_ENCODE_JOB: dict[str, tuple[bytes, Settings, argparse.Namespace]] = {}
+
+
+def _encode_job(
+    job: tuple[Path, str, str, str],
+    shared: tuple[bytes, Settings, argparse.Namespace] | None = None,
+) -> tuple[EncodedTable, EncodeReport]:
+    """Encode one side of ``kinfold link`` (in a worker process when there are two)."""
+    secret, settings, args = shared or _ENCODE_JOB["job"]
+    path, map_text, source, option = job
+    column_map = _column_map(map_text, option)
+    report = EncodeReport()
+    table = encode(
+        read_rows(path, column_map, args.encoding),
+        column_map,
+        secret,
+        settings,
+        source=source,
+        bad_values=_policy(args),
+        file=path,
+        report=report,
+    )
+    return table, report
+
+
+def _column_map(text: str, option: str) -> ColumnMap:
+    try:
+        return ColumnMap.parse(text)
+    except InputError as exc:
+        raise InputError(exc.message, field=option) from exc
 
 
 def _link_encoded_command(args: argparse.Namespace) -> int:
