@@ -1,0 +1,181 @@
+"""Programme benchmark: whole quarters (ingest, link, identify) for a borough, timed, and
+identification scored against the synthetic borough's ground truth.
+
+    python -m benchmarks.programme                                  # 250,000 residents, 20 quarters
+    python -m benchmarks.programme --residents 20000 --quarters 8   # quicker
+    python -m benchmarks.programme --borough var/bench-borough      # reuse a generated borough
+    python -m benchmarks.programme --data observed                  # skip ingest: perfect linkage
+    python -m benchmarks.programme --database-url postgres://postgres@127.0.0.1:5432/bench_programme
+
+`--data` chooses what identification runs on:
+
+- `pipeline` (the default): partners' extracts through `kinfold quarter ingest` (encode, link,
+  write), then `kinfold quarter identify`, quarter by quarter — what a council runs;
+- `observed`: the truth loaded as a perfect ingest would leave it (every record in its true
+  person, persons in their true homes, only people some partner sent a record about): what
+  identification could do with perfect linkage;
+- `complete`: as `observed`, with every resident in their home every quarter: checks the
+  programme's own rules against the reference rules.
+
+Targets (issue 5): a full quarter in under 5 minutes on 2 cores in under 4 GB; 20 quarters in
+under an hour; precision and recall of at least 0.98 and the number of families that improved
+and stayed improved within 2%. Figures go in docs/benchmarks.md ("## Programme").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _setup(database_url: str | None, folder: Path) -> str:
+    os.environ["KINFOLD_ENV"] = "test"  # fixed, obviously-not-secret keys
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kinfold.settings"
+    os.environ["KINFOLD_DATA_DIR"] = str(folder)
+    url = database_url or f"sqlite:///{folder / 'bench-programme.sqlite3'}"
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    return url
+
+
+def _fresh_database(folder: Path) -> None:
+    """An empty database with the agreements loaded (a benchmark database only: it is wiped)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    else:
+        connection.close()
+        for suffix in ("", "-wal", "-shm"):
+            (folder / f"bench-programme.sqlite3{suffix}").unlink(missing_ok=True)
+    call_command("migrate", verbosity=0, skip_checks=True)
+    from kinfold.agreements.services import load_folder
+    from kinfold.audit.actors import Actor
+
+    load_folder(Actor.system("bench-setup", "programme"))
+
+
+def _borough(path: Path | None, residents: int, quarters: int, seed: int, work: Path) -> Path:
+    from kinfold.synth import generate
+
+    out = path or work / "borough"
+    if (out / "manifest.json").exists():
+        print(f"reusing the borough in {out}")
+        return out
+    started = time.perf_counter()
+    generate(out, residents=residents, seed=seed, quarters=quarters)
+    print(
+        f"generated {residents:,} residents, {quarters} quarters in {time.perf_counter() - started:.0f} s"
+    )
+    return out
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _quarters(borough: Path, count: int | None) -> list[str]:
+    found = sorted(p.name for p in (borough / "extracts").iterdir() if p.is_dir())
+    if not found:  # a truth-only borough
+        import json
+
+        manifest = json.loads((borough / "manifest.json").read_text())
+        from kinfold.quarters import Quarter, quarter_range
+
+        first = Quarter.parse(manifest.get("start", "2015Q2"))
+        found = [str(q) for q in quarter_range(first, int(manifest.get("quarters", 20)))]
+    return found[:count] if count else found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=250_000)
+    parser.add_argument("--quarters", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--borough", type=Path, help="a borough folder to reuse (made if absent)")
+    parser.add_argument("--data", choices=("pipeline", "observed", "complete"), default="pipeline")
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="kinfold-bench-programme-") as tmp:
+        work = Path(tmp)
+        url = _setup(args.database_url, work)
+        borough = _borough(args.borough, args.residents, args.quarters, args.seed, work)
+        _fresh_database(work)
+        print(
+            f"kinfold programme benchmark: {args.data}, {url.split(':')[0]}, Python "
+            f"{platform.python_version()}, {os.cpu_count()} cores"
+        )
+        rows = _run(args.data, borough, _quarters(borough, args.quarters), work)
+    _print_table(rows)
+    return 0
+
+
+def _run(data: str, borough: Path, quarters: list[str], work: Path) -> list[tuple[str, ...]]:
+    from kinfold.ingest import services as ingest
+    from kinfold.programme import accuracy
+    from kinfold.programme.identification import identify
+
+    rows: list[tuple[str, ...]] = []
+    if data != "pipeline":
+        started = time.perf_counter()
+        schemas = Path(__file__).resolve().parents[1] / "config" / "schemas"
+        accuracy.load_truth(borough / "truth", schemas, quarters, everyone=data == "complete")
+        print(
+            f"loaded the truth as a perfect ingest would in {time.perf_counter() - started:.0f} s"
+        )
+    begun = time.perf_counter()
+    for quarter in quarters:
+        ingest_s = 0.0
+        if data == "pipeline":
+            started = time.perf_counter()
+            ingest.ingest_quarter(borough / "extracts" / quarter, partner_dir=work / "partners")
+            ingest_s = time.perf_counter() - started
+        started = time.perf_counter()
+        run = identify(quarter)
+        identify_s = time.perf_counter() - started
+        counts = run.counts
+        row = (
+            quarter,
+            f"{ingest_s:.1f}",
+            f"{identify_s:.1f}",
+            f"{ingest_s + identify_s:.1f}",
+            f"{_peak_mb():,.0f}",
+            f"{counts['households']:,}",
+            f"{counts['families_formed']:,}",
+            f"{counts['flags_read']:,}",
+            f"{counts['eligible']:,}",
+            f"{counts['newly_identified']:,}",
+        )
+        rows.append(row)
+        print("  ".join(row), flush=True)
+    total = time.perf_counter() - begun
+    score = accuracy.evaluate(borough / "truth", quarters[-1], perfect=data != "pipeline")
+    print(f"{len(quarters)} quarters in {total / 60:.1f} minutes; peak RSS {_peak_mb():,.0f} MB")
+    for line in score.lines():
+        print(line)
+    return rows
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    print()
+    print(
+        "| quarter | ingest s | identify s | quarter s | peak RSS MB | households "
+        "| families formed | flags read | eligible | newly identified |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
