@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from kinfold.ingest import hub
 from kinfold.ingest.models import Indicator, PartnerRecord, SealedDetail
@@ -134,3 +137,14 @@ def test_a_merge_moves_records_flags_details_identities_and_homes_to_the_survivo
     }
     assert not ParentLink.objects.exists()  # a person is not their own parent
     assert list(vault.find_persons("surname", "Reyes")) == [survivor]
+
+
+@examples(max_examples=200, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["given_name", "surname", "dob", "address", "postcode", "phone"]),
+        st.text(min_size=0, max_size=20),
+    )
+)
+def test_the_cached_fingerprint_is_the_vaults(fields: dict[str, str]) -> None:
+    assert bulk.fingerprint(fields) == vault.fingerprint(fields)

@@ -354,7 +354,9 @@ class _Writer:
         quarter = self.plan.quarter
         self.categories = {c.slug: c for c in DataCategory.objects.all()}
         self._persons()
+        started = time.perf_counter()
         merges = self._merges()
+        self.report.seconds["merge"] = time.perf_counter() - started
         self._households()
         vault = bulk.VaultWriter(quarter, self.cache)
         for incoming in self.plan.incoming:
@@ -598,17 +600,12 @@ class _Writer:
     def _years(self) -> None:
         """Year of birth (coarse, for ages) where a person has none yet: their records' most
         common one (ties: the earlier)."""
-        wanted = sorted(self.years)
-        updates = []
-        for start in range(0, len(wanted), bulk.BATCH):
-            missing = Person.objects.filter(
-                pk__in=wanted[start : start + bulk.BATCH], year_of_birth__isnull=True
-            ).values_list("pk", flat=True)
-            for person_id in missing:
-                counted = self.years[person_id]
-                year = min(counted, key=lambda y: (-counted[y], y))
-                updates.append(Person(pk=person_id, year_of_birth=year))
-        Person.objects.bulk_update(updates, ["year_of_birth"], batch_size=500)
+        bulk.set_missing_years(
+            {
+                person_id: min(counted, key=lambda y: (-counted[y], y))
+                for person_id, counted in self.years.items()
+            }
+        )
 
     def _state(self) -> None:
         plan = self.plan

@@ -10,21 +10,24 @@ person, an identity sealed once per unchanged fingerprint, blind indexes for the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final, cast
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 from kinfold import crypto, keystore
 from kinfold.agreements.models import Organisation
 from kinfold.people import keys
 from kinfold.people.models import BlindIndex, DataKey, Identity, Person
-from kinfold.people.vault import INDEXED_FIELDS, _associated_data, fingerprint
+from kinfold.people.vault import INDEXED_FIELDS, _associated_data
 
 #: Rows per batch of writes.
 BATCH: Final = 2_000
@@ -46,25 +49,40 @@ def _columns(
     model: type[models.Model], names: Sequence[str]
 ) -> tuple[list[str], list[Callable[[Any], Any] | None]]:
     """Column names and, where the ORM would change a value, the function that does it."""
+    real = connections[DEFAULT_DB_ALIAS]  # not the proxy: it looks the connection up per use
     columns: list[str] = []
     adapters: list[Callable[[Any], Any] | None] = []
     for name in names:
         concrete = cast("models.Field[Any, Any]", model._meta.get_field(name))
-        columns.append(connection.ops.quote_name(str(concrete.column)))
+        columns.append(real.ops.quote_name(str(concrete.column)))
         target = concrete.target_field if concrete.is_relation else concrete  # type: ignore[attr-defined]
-        adapters.append(None if _plain(target) else _prep(target))
+        adapters.append(_adapter(target, real))
     return columns, adapters
 
 
-def _plain(target: models.Field[Any, Any]) -> bool:
-    return isinstance(target, _PLAIN) and not isinstance(target, models.UUIDField)
+def _adapter(target: models.Field[Any, Any], real: Any) -> Callable[[Any], Any] | None:
+    if isinstance(target, models.UUIDField):
+        return lambda value: target.get_db_prep_save(value, real)
+    if isinstance(target, models.DateTimeField):
+        return _last_one(real.ops.adapt_datetimefield_value)
+    if isinstance(target, models.DateField):
+        return _last_one(real.ops.adapt_datefield_value)
+    if isinstance(target, (*_PLAIN, models.BinaryField)):
+        return None  # both drivers take str, int, float, bool and bytes as they are
+    return lambda value: target.get_db_prep_save(value, real)
 
 
-def _prep(target: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    def prepare(value: Any) -> Any:
-        return target.get_db_prep_save(value, connection)
+def _last_one(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``adapt``, remembering its last answer: a batch's rows mostly share a date (a census date,
+    the time the batch was written), so most values are the one before."""
+    last: list[Any] = [object(), None]
 
-    return prepare
+    def run(value: Any) -> Any:
+        if value != last[0]:
+            last[0], last[1] = value, adapt(value)
+        return last[1]
+
+    return run
 
 
 def _insert_sql(model: type[models.Model], columns: list[str], values: str) -> str:
@@ -75,16 +93,17 @@ def _insert_sql(model: type[models.Model], columns: list[str], values: str) -> s
 
 def _adapt(
     rows: Iterable[Sequence[Any]], adapters: list[Callable[[Any], Any] | None]
-) -> list[tuple[Any, ...]]:
-    if not any(adapters):
-        return [tuple(row) for row in rows]
-    return [
-        tuple(
-            value if adapt is None else adapt(value)
-            for value, adapt in zip(row, adapters, strict=True)
-        )
-        for row in rows
-    ]
+) -> list[Sequence[Any]]:
+    changing = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not None]
+    if not changing:
+        return list(rows)
+    adapted: list[Sequence[Any]] = []
+    for row in rows:
+        values = list(row)
+        for i, adapt in changing:
+            values[i] = adapt(values[i])
+        adapted.append(values)
+    return adapted
 
 
 def insert_rows(
@@ -151,27 +170,31 @@ class KeyCache:
 
     def unwrap(self, key: DataKey) -> bytes:
         """Unwrap like `people.keys.unwrap` (KeyDestroyed after erasure), caching epoch keys."""
-        wrapped = bytes(key.wrapped)
-        if key.destroyed_at is not None or not wrapped:
-            raise keys.KeyDestroyed(f"data key {key.id} was destroyed: {key.destroyed_reason}")
+        return self.unwrap_values(key.id, key.wrapped, key.destroyed_at, key.destroyed_reason)
+
+    def unwrap_values(
+        self, key_id: uuid.UUID, wrapped: bytes | memoryview, destroyed_at: object, reason: str
+    ) -> bytes:
+        """:meth:`unwrap` from a DataKey's column values (no model instance needed)."""
+        wrapped = bytes(wrapped)
+        if destroyed_at is not None or not wrapped:
+            raise keys.KeyDestroyed(f"data key {key_id} was destroyed: {reason}")
         number = keystore.epoch_of(wrapped)
         if number is None:
-            return crypto.unwrap_key(settings.KEYS.vault_master_key, wrapped, str(key.id))
+            return crypto.unwrap_key(settings.KEYS.vault_master_key, wrapped, str(key_id))
         if number not in self._epochs:
             try:
                 self._epochs[number] = keystore.epoch_key(number)
             except keystore.EpochDestroyed as exc:
-                raise keys.KeyDestroyed(f"data key {key.id}: {exc}") from exc
-        return crypto.unwrap_key(
-            self._epochs[number], wrapped[keystore.HEADER_BYTES :], str(key.id)
-        )
+                raise keys.KeyDestroyed(f"data key {key_id}: {exc}") from exc
+        epoch = self._epochs[number]
+        return crypto.unwrap_key(epoch, wrapped[keystore.HEADER_BYTES :], str(key_id))
 
-    def new_key(self) -> tuple[DataKey, bytes]:
-        """A fresh data key (not yet saved) and its clear value."""
+    def new_key(self) -> tuple[uuid.UUID, bytes, bytes]:
+        """A fresh data key, not yet saved: its id, wrapped value and clear value."""
         clear = crypto.new_data_key()
-        key = DataKey(id=uuid.uuid4())
-        key.wrapped = self.wrap(clear, str(key.id))
-        return key, clear
+        key_id = uuid.uuid4()
+        return key_id, self.wrap(clear, str(key_id)), clear
 
 
 @dataclass(frozen=True)
@@ -187,24 +210,34 @@ def create_persons(specs: Sequence[NewPerson], cache: KeyCache) -> dict[str, int
     now = timezone.now()
     for start in range(0, len(specs), BATCH):
         batch = specs[start : start + BATCH]
-        pairs = [cache.new_key() for _ in batch]
+        made_keys = [cache.new_key() for _ in batch]
         insert_rows(
             DataKey,
             ("id", "wrapped", "created_at", "destroyed_reason"),
-            [(key.id, bytes(key.wrapped), now, "") for key, _ in pairs],
+            [(key_id, wrapped, now, "") for key_id, wrapped, _ in made_keys],
         )
         ids = insert_returning_ids(
             Person,
             ("pid", "data_key", "created_at", "first_seen", "year_of_birth"),
             [
-                (spec.pid, key.id, now, spec.first_seen, spec.year_of_birth)
-                for spec, (key, _) in zip(batch, pairs, strict=True)
+                (spec.pid, key_id, now, spec.first_seen, spec.year_of_birth)
+                for spec, (key_id, _, _) in zip(batch, made_keys, strict=True)
             ],
         )
-        for spec, person_id, (_, clear) in zip(batch, ids, pairs, strict=True):
+        for spec, person_id, (_, _, clear) in zip(batch, ids, made_keys, strict=True):
             cache.remember(person_id, clear)
             made[spec.pid] = person_id
     return made
+
+
+def set_missing_years(years: Mapping[int, int]) -> None:
+    """Set ``year_of_birth`` (person pk → year) on the persons that have none yet."""
+    table = connection.ops.quote_name(Person._meta.db_table)
+    sql = f"UPDATE {table} SET year_of_birth = %s WHERE id = %s AND year_of_birth IS NULL"  # noqa: S608 - our own table
+    rows = [(year, person_id) for person_id, year in sorted(years.items())]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH * 5):
+            cursor.executemany(sql, rows[start : start + BATCH * 5])
 
 
 def load_keys(person_ids: Iterable[int], cache: KeyCache) -> list[int]:
@@ -212,15 +245,14 @@ def load_keys(person_ids: Iterable[int], cache: KeyCache) -> list[int]:
     destroyed (erased persons), whose keys are left out."""
     wanted = sorted({p for p in person_ids if p not in cache})
     erased: list[int] = []
+    columns = ("pk", "data_key_id", "data_key__wrapped", "data_key__destroyed_at")
     for start in range(0, len(wanted), BATCH):
-        rows = Person.objects.filter(pk__in=wanted[start : start + BATCH]).select_related(
-            "data_key"
-        )
-        for person in rows:
+        rows = Person.objects.filter(pk__in=wanted[start : start + BATCH]).values_list(*columns)
+        for person_id, key_id, wrapped, destroyed_at in rows:
             try:
-                cache.remember(person.pk, cache.unwrap(person.data_key))
+                cache.remember(person_id, cache.unwrap_values(key_id, wrapped, destroyed_at, ""))
             except keys.KeyDestroyed:
-                erased.append(person.pk)
+                erased.append(person_id)
     return erased
 
 
@@ -228,10 +260,29 @@ def rekey(person_ids: Iterable[int], cache: KeyCache) -> None:
     """Give persons whose data key was destroyed a new one, so that what arrives about them from
     now on can be sealed; what the old key sealed stays unreadable."""
     for person_id in person_ids:
-        key, clear = cache.new_key()
-        key.save()
+        key_id, wrapped, clear = cache.new_key()
+        key = DataKey.objects.create(id=key_id, wrapped=wrapped)
         Person.objects.filter(pk=person_id).update(data_key=key)
         cache.remember(person_id, clear)
+
+
+@lru_cache(maxsize=200_000)
+def _normal(value: str) -> str:
+    # names, postcodes and addresses repeat across a quarter's records: normalise each once
+    return crypto.normalise_for_index(value)
+
+
+def fingerprint(fields: Mapping[str, str]) -> str:
+    """`vault.fingerprint`, with each value's normal form cached (the same digest: tested)."""
+    canonical = json.dumps({k: _normal(v) for k, v in sorted(fields.items()) if v}, sort_keys=True)
+    return hmac.new(
+        settings.KEYS.blind_index_key, b"identity\x00" + canonical.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@lru_cache(maxsize=200_000)
+def _blind_index(key: bytes, name: str, value: str) -> str:
+    return crypto.blind_index(key, name, value)
 
 
 _IDENTITY_COLUMNS: Final = (
@@ -320,7 +371,7 @@ class VaultWriter:
             BlindIndex,
             ("identity", "field", "digest"),
             [
-                (identity_id, name, crypto.blind_index(index_key, name, fields[name]))
+                (identity_id, name, _blind_index(index_key, name, fields[name]))
                 for identity_id, (_, fields) in zip(ids, new.values(), strict=True)
                 for name in INDEXED_FIELDS
                 if fields.get(name)
