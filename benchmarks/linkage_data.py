@@ -8,7 +8,7 @@ share of people (30% of surnames, 10% of given names) get a rare name made by a 
 chain trained on the FEBRL names. Records are corrupted with a FEBRL-like model: typing errors, missing values, nicknames, swapped
 names, surname changes, date errors (a digit, day and month swapped, a year out), house moves and
 postcode typos. The right file holds corrupted copies of 80% of the left file's people, one each,
-plus 20% people of its own, so one-to-one linkage is right and 0.8 × n pairs are true.
+plus 20% people of its own, so one-to-one linkage is right and 0.8 n pairs are true.
 """
 
 from __future__ import annotations
@@ -19,13 +19,22 @@ import random
 import string
 from collections import Counter
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 
-FEBRL_COLUMNS = (
-    "rec_id,given_name,surname,street_number,address_1,address_2,suburb,postcode,state,"
-    "date_of_birth,soc_sec_id"
-).split(",")
+FEBRL_COLUMNS = [
+    "rec_id",
+    "given_name",
+    "surname",
+    "street_number",
+    "address_1",
+    "address_2",
+    "suburb",
+    "postcode",
+    "state",
+    "date_of_birth",
+    "soc_sec_id",
+]
 #: How kinfold maps FEBRL's columns (the same information every tool gets).
 FEBRL_MAP = (
     "given_name=given_name,surname=surname,dob=date_of_birth:%Y%m%d,"
@@ -38,13 +47,26 @@ SCALED_MAP = (
     "postcode=postcode,id=rec_id"
 )
 NICKNAMES = {
-    "william": ["bill", "will", "billy"], "robert": ["bob", "rob", "bobby"],
-    "elizabeth": ["liz", "beth", "lizzie"], "james": ["jim", "jimmy", "jamie"],
-    "margaret": ["maggie", "peggy", "meg"], "katherine": ["kate", "katie", "kathy"],
-    "thomas": ["tom", "tommy"], "michael": ["mike", "mick"], "charlotte": ["lottie", "charlie"],
-    "jessica": ["jess", "jessie"], "samuel": ["sam"], "benjamin": ["ben"], "alexander": ["alex"],
-    "christopher": ["chris"], "matthew": ["matt"], "daniel": ["dan", "danny"],
-    "joshua": ["josh"], "rebecca": ["becky"], "samantha": ["sam"], "jennifer": ["jen", "jenny"],
+    "william": ["bill", "will", "billy"],
+    "robert": ["bob", "rob", "bobby"],
+    "elizabeth": ["liz", "beth", "lizzie"],
+    "james": ["jim", "jimmy", "jamie"],
+    "margaret": ["maggie", "peggy", "meg"],
+    "katherine": ["kate", "katie", "kathy"],
+    "thomas": ["tom", "tommy"],
+    "michael": ["mike", "mick"],
+    "charlotte": ["lottie", "charlie"],
+    "jessica": ["jess", "jessie"],
+    "samuel": ["sam"],
+    "benjamin": ["ben"],
+    "alexander": ["alex"],
+    "christopher": ["chris"],
+    "matthew": ["matt"],
+    "daniel": ["dan", "danny"],
+    "joshua": ["josh"],
+    "rebecca": ["becky"],
+    "samantha": ["sam"],
+    "jennifer": ["jen", "jenny"],
 }
 
 
@@ -83,8 +105,12 @@ def vocabulary() -> Vocabulary:
     streets = sorted({r["address_1"] for r in rows if r["address_1"]})
     suburbs = sorted({r["suburb"] for r in rows if r["suburb"]})
     return Vocabulary(
-        list(given), list(given.values()), list(surnames), list(surnames.values()),
-        streets, suburbs,
+        list(given),
+        list(given.values()),
+        list(surnames),
+        list(surnames.values()),
+        streets,
+        suburbs,
     )
 
 
@@ -95,7 +121,7 @@ class _NameChain:
         self.next: dict[str, list[str]] = {}
         for name in names:
             padded = "^" + name.replace(" ", "").replace("-", "") + "$"
-            for a, b in zip(padded, padded[1:], strict=False):
+            for a, b in pairwise(padded):
                 self.next.setdefault(a, []).append(b)
 
     def make(self, rng: random.Random) -> str:
@@ -223,8 +249,10 @@ def make_scaled(size: int, folder: Path, seed: int = 2015) -> tuple[Path, Path, 
     left = [maker.person(n) for n in range(size)]
     shared = maker.rng.sample(range(size), int(size * 0.8))
     right = [maker.corrupt(left[n], f"r{i}") for i, n in enumerate(shared)]
-    right += [dict(maker.person(size + n), rec_id=f"r{len(shared) + n}")
-              for n in range(size - len(shared))]
+    right += [
+        dict(maker.person(size + n), rec_id=f"r{len(shared) + n}")
+        for n in range(size - len(shared))
+    ]
     maker.rng.shuffle(right)
     _write(left_path, SCALED_COLUMNS, left)
     _write(right_path, SCALED_COLUMNS, right)
@@ -245,3 +273,120 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
 def read_truth(path: Path) -> set[tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return {(r["left_id"], r["right_id"]) for r in csv.DictReader(handle)}
+
+
+BOROUGH_COLUMNS = [
+    "rec_id",
+    "source",
+    "given_name",
+    "surname",
+    "dob",
+    "sex",
+    "address",
+    "postcode",
+    "nhs_number",
+    "ni_number",
+    "upn",
+    "uprn",
+]
+
+
+def make_borough(folder: Path, residents: int, quarters: int, seed: int) -> Path:
+    """A synthetic borough made by ``kinfold synth`` (reused if already there)."""
+    if (folder / "manifest.json").exists():
+        return folder
+    from kinfold.cli import main
+
+    status = main(
+        [
+            "synth",
+            "--residents",
+            str(residents),
+            "--quarters",
+            str(quarters),
+            "--seed",
+            str(seed),
+            "--out",
+            str(folder),
+        ]
+    )
+    if status != 0:
+        raise SystemExit(f"kinfold synth failed ({status})")
+    return folder
+
+
+def prepare_borough_quarter(borough: Path, quarter: str, schemas_dir: Path, out: Path) -> Path:
+    """One quarter's extracts as one plaintext table for the peers (unified.csv: every partner's
+    identity columns under common names, dates as ISO, sex as m/f) and its truth (truth.csv:
+    rec_id,person_id). kinfold reads the partners' own files instead."""
+    from benchmarks.linkage_tools import schemas
+    from kinfold.linkage import ColumnMap, parse_date, read_rows
+    from kinfold.linkage import _normalise as norm
+
+    out.mkdir(parents=True, exist_ok=True)
+    unified, truth_path = out / "unified.csv", out / "truth.csv"
+    if unified.exists() and truth_path.exists():
+        return out
+    persons = {}
+    with (borough / "truth" / "records.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["quarter"] == quarter:
+                persons[f"{row['partner']}|{row['record_id']}"] = row["person_id"]
+    rows, truth = [], []
+    for partner, schema in schemas(str(schemas_dir)).items():
+        path = borough / "extracts" / quarter / schema["partner"]["file"]
+        if not path.exists():
+            continue
+        column_map = ColumnMap.from_dict(
+            schema["identity"], record_id=schema["partner"]["record_id"]
+        )
+        for raw in read_rows(path, column_map, allow_no_rows=True):
+            rec_id = f"{partner}|{(raw.get(column_map.record_id or '') or '').strip()}"
+            row = dict.fromkeys(BOROUGH_COLUMNS, "")
+            row.update(rec_id=rec_id, source=partner)
+            for name, source in column_map.fields.items():
+                if name in row and name != "dob":
+                    row[name] = source.value(raw)
+            dob = column_map.fields.get("dob")
+            if dob is not None and dob.value(raw):
+                try:
+                    row["dob"] = parse_date(
+                        dob.value(raw), dob.date_format or "%Y-%m-%d"
+                    ).isoformat()
+                except (ValueError, OverflowError):
+                    row["dob"] = ""
+            try:
+                row["sex"] = norm.sex(row["sex"])
+            except ValueError:
+                row["sex"] = ""
+            rows.append(row)
+            truth.append({"rec_id": rec_id, "person_id": persons[rec_id]})
+    _write(unified, BOROUGH_COLUMNS, rows)
+    _write(truth_path, ["rec_id", "person_id"], truth)
+    return out
+
+
+def read_clusters(path: Path, id_column: str, cluster_column: str) -> dict[str, str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {r[id_column]: r[cluster_column] for r in csv.DictReader(handle)}
+
+
+def febrl_truth(folder: Path) -> tuple[Path, Path]:
+    """Truth files for FEBRL4 (left_id,right_id) and FEBRL3 (rec_id,person_id)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    link, dedupe = folder / "febrl4-truth.csv", folder / "febrl3-truth.csv"
+    if not link.exists():
+        ids = [r["rec_id"] for r in febrl_rows("dataset4a.csv")]
+        _write(
+            link,
+            ["left_id", "right_id"],
+            [{"left_id": i, "right_id": i.replace("-org", "-dup-0")} for i in ids],
+        )
+    if not dedupe.exists():
+        ids = [r["rec_id"] for r in febrl_rows("dataset3.csv")]
+        _write(
+            dedupe,
+            ["rec_id", "person_id"],
+            [{"rec_id": i, "person_id": i.split("-")[1]} for i in ids],
+        )
+    return link, dedupe

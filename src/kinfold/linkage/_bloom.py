@@ -47,13 +47,15 @@ class FieldFilter:
             return self.bits // 2
         return self.bits
 
-    def mask(self, grams: Iterable[str]) -> int:
-        """The filter of a set of q-grams/tokens, as an integer bit mask."""
+    def mask(self, grams: Iterable[str], prefix: str = "") -> int:
+        """The filter of a set of q-grams/tokens (each keyed with ``prefix``, the record's salt),
+        as an integer bit mask."""
         value = 0
+        masks = self._masks
         for gram in grams:
-            found = self._masks.get(gram)
+            found = masks.get(prefix + gram)
             if found is None:
-                found = self._masks[gram] = self._gram_mask(gram)
+                found = masks[prefix + gram] = self._gram_mask(prefix + gram)
             value |= found
         return value
 
@@ -62,8 +64,9 @@ class FieldFilter:
         positions: list[int] = []
         while len(positions) < self.hashes:
             digest = hmac.digest(self._key, data + b"\x00" + bytes([counter]), "sha256")
-            words = np.frombuffer(digest, dtype="<u4")
-            positions.extend(int(w) % self.bits for w in words)
+            positions.extend(
+                int.from_bytes(digest[i : i + 4], "little") % self.bits for i in range(0, 32, 4)
+            )
             counter += 1
         for position in positions[: self.hashes]:
             value |= 1 << position

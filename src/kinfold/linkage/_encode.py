@@ -357,10 +357,13 @@ class _Encoder:
         )
         grams, filt = self.grams[name], self.filters[name]
         masks = []
-        for value in distinct:
-            salt, _, plain = value.rpartition(_SEP) if salted else ("", "", value)
-            prefix = salt + _SEP if salted else ""
-            masks.append(filt.mask(prefix + g for g in grams(plain)) if plain else 0)
+        mask = filt.mask
+        if salted:
+            for value in distinct:
+                salt, _, plain = value.rpartition(_SEP)
+                masks.append(mask(grams(plain), salt + _SEP) if plain else 0)
+        else:
+            masks = [mask(grams(value)) if value else 0 for value in distinct]
         return filt.rows(masks)[inverse]
 
     @staticmethod

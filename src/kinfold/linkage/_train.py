@@ -37,8 +37,10 @@ from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
 
 Floats = NDArray[np.float64]
-#: Random pairs measured for ``u``.
+#: Random pairs measured for ``u``: 20 a record, at least 100,000 and at most 1,000,000.
 RANDOM_PAIRS = 1_000_000
+MIN_RANDOM_PAIRS = 100_000
+RANDOM_PAIRS_PER_RECORD = 20
 #: How many random pairs' worth of weight the generic non-match guess carries (small files).
 U_PRIOR_PAIRS = 100.0
 #: A blocking pass trains ``m`` only if it made at least this many pairs.
@@ -284,7 +286,8 @@ def _random_levels(
     if n_left == 0 or n_right == 0 or (same and n_left < 2):
         return np.zeros((0, len(design)), dtype=np.uint8)
     generator = np.random.default_rng(20150401)  # fixed: results must not vary run to run
-    size = min(RANDOM_PAIRS, n_left * n_right)
+    wanted = max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * (n_left + n_right))
+    size = min(RANDOM_PAIRS, wanted, n_left * n_right)
     li = generator.integers(0, n_left, size)
     ri = generator.integers(0, n_right, size)
     if same:
