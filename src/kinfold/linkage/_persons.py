@@ -172,11 +172,14 @@ def resolve_persons(
     *,
     quarter: str,
     settings: Settings | None = None,
+    apart: Sequence[tuple[RecordKey, RecordKey]] = (),
 ) -> Resolution:
     """Resolve this quarter's encoded tables (one per source) into persons; see the module doc.
 
     Returns record → person id for every record of ``tables`` and the updated index (``index`` itself
-    is not changed). Deterministic: the same tables and index give the same ids.
+    is not changed). Deterministic: the same tables and index give the same ids. ``apart`` names
+    pairs of this quarter's records (``(source, record id)``) known to be different people — a
+    child and the parent its row names — which clustering keeps apart like pairs scored different.
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -190,7 +193,7 @@ def resolve_persons(
         memory = None
     work = _Workspace.build(index, memory, tables)
     links = _link_quarter(work, settings)
-    labels = _components(work, links)
+    labels = _components(work, links, _apart_rows(work, apart))
     persons, new, merged = _name(work, index, labels, quarter)
     updated = _remember(work, index, persons, merged, quarter, settings)
     found = {
@@ -267,7 +270,25 @@ def _link_quarter(work: _Workspace, settings: Settings) -> Links | None:
     return score_dedupe(work.table, settings, compare=compare)
 
 
-def _components(work: _Workspace, links: Links | None) -> NDArray[np.intp]:
+def _apart_rows(
+    work: _Workspace, apart: Sequence[tuple[RecordKey, RecordKey]]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Workspace rows of the given pairs of this quarter's records (unknown records are skipped)."""
+    row_of = {
+        (str(s), str(r)): i
+        for i, (s, r) in enumerate(zip(work.sources, work.record_ids, strict=True))
+        if i >= work.remembered
+    }
+    pairs = [(row_of[a], row_of[b]) for a, b in apart if a in row_of and b in row_of]
+    found = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    return found[:, 0].copy(), found[:, 1].copy()
+
+
+def _components(
+    work: _Workspace,
+    links: Links | None,
+    known_apart: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
+) -> NDArray[np.intp]:
     rows = len(work)
     person_names, person_of_row = np.unique(
         work.old_persons[: work.remembered], return_inverse=True
@@ -284,6 +305,9 @@ def _components(work: _Workspace, links: Links | None) -> NDArray[np.intp]:
         score.append(links.probability)
         apart_left = links.apart[0] + work.encoded_from
         apart_right = links.apart[1] + work.encoded_from
+    if known_apart is not None and len(known_apart[0]):
+        apart_left = np.concatenate([apart_left, known_apart[0]])
+        apart_right = np.concatenate([apart_right, known_apart[1]])
     labels = constrained_clusters(
         rows + len(person_names),
         np.concatenate(left),
