@@ -239,6 +239,6 @@ KINFOLD_INGEST_REPORTS_DIR = os.environ.get("KINFOLD_INGEST_REPORTS_DIR") or str
 )
 # The extract schemas (one TOML per partner; docs/contracts.md).
 KINFOLD_SCHEMAS_DIR = os.environ.get("KINFOLD_SCHEMAS_DIR") or str(CONFIG_DIR / "schemas")
-# Linkage settings the hub links with, laid over kinfold.linkage's defaults; empty: ingest's own
-# (src/kinfold/ingest/linkage.toml, docs/adr/ on why).
+# Linkage settings the hub links with (a TOML laid over kinfold.linkage's defaults; its [linking]
+# section is the hub's own choice); empty: linkage's defaults.
 KINFOLD_LINKAGE_SETTINGS = os.environ.get("KINFOLD_LINKAGE_SETTINGS", "")

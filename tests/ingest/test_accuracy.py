@@ -95,3 +95,25 @@ def test_children_are_linked_to_the_parents_partners_name(
     assert accuracy.true_positives > 300
     assert accuracy.precision >= 0.95
     assert accuracy.recall >= 0.95
+
+
+def test_a_child_and_the_parent_its_row_names_are_never_one_person(
+    two_quarters: tuple[Path, IngestReport],
+) -> None:
+    _, report = two_quarters
+    own = [
+        (record, named)
+        for record, named in _named_pairs(report)
+        if report.linked.get(record) == report.linked.get(named)
+    ]
+    assert not own
+
+
+def _named_pairs(report: IngestReport) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    pairs = []
+    for source, key in report.linked:
+        if source.endswith("~related"):
+            record = key.split("/", 1)[1].rsplit("/", 1)[0]
+            pairs.append(((source.removesuffix("~related"), record), (source, key)))
+    assert pairs
+    return pairs

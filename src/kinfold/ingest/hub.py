@@ -45,7 +45,7 @@ from kinfold.audit import services as audit
 from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
 from kinfold.errors import InputError
-from kinfold.ingest import bundle
+from kinfold.ingest import bundle, linking
 from kinfold.ingest.models import (
     Bundle,
     Indicator,
@@ -290,15 +290,26 @@ def _plan(
     if progress:
         progress("link", 0, None)
     index = _previous_index(previous)
-    tables = [i.file.records for i in incoming]
-    tables += [i.file.related for i in incoming if len(i.file.related)]
-    resolution = resolve_persons(tables, index, quarter=quarter, settings=linkage_settings)
+    tables, thin = linking.tables_to_link(
+        [i.file.records for i in incoming], [i.file.related for i in incoming]
+    )
+    resolution = resolve_persons(
+        tables,
+        index,
+        quarter=quarter,
+        settings=linkage_settings,
+        apart=linking.named_apart(tables),
+    )
     report.notes.extend(resolution.notes)
+    if thin:
+        report.notes.append(
+            f"{thin:,} parents or carers named on rows by name alone were not linked (a name "
+            "alone would join any namesake)"
+        )
     report.linked = resolution.persons
     found = households(tables, namespace=resolution.index.namespace, persons=resolution.persons)
-    plan = _Plan(
-        quarter, incoming, previous, resolution, _choose_households(resolution, found.of_record)
-    )
+    chosen = linking.choose_households(resolution.persons, found.of_record)
+    plan = _Plan(quarter, incoming, previous, resolution, chosen)
     plan.index_bytes = resolution.index.to_bytes()
     if progress:
         progress("link", len(resolution.persons), len(resolution.persons))
@@ -312,27 +323,6 @@ def _previous_index(previous: LinkageState | None) -> PersonIndex:
     if not data:
         raise InputError(f"the person index of {previous.quarter} was pruned; cannot link after it")
     return PersonIndex.from_bytes(data, where=f"linkage state {previous.quarter}")
-
-
-def _choose_households(
-    resolution: Resolution, of_record: Mapping[RecordKey, str]
-) -> dict[str, str]:
-    """Each person's household this quarter: the one most of their records give; then the one
-    their own records give (rather than an address someone else gave for them, as a school gives
-    a contact's); then the smaller id, so the choice is deterministic."""
-    total: dict[str, Counter[str]] = defaultdict(Counter)
-    own: dict[str, Counter[str]] = defaultdict(Counter)
-    for record, household in of_record.items():
-        person = resolution.persons.get(record)
-        if person is None:
-            continue
-        total[person][household] += 1
-        if not record[0].endswith(RELATED_SOURCE):
-            own[person][household] += 1
-    return {
-        person: min(counted, key=lambda h: (-counted[h], -own[person][h], h))
-        for person, counted in total.items()
-    }
 
 
 # -- writing --------------------------------------------------------------------------------------

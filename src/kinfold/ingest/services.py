@@ -30,8 +30,6 @@ from kinfold.quarters import Quarter
 
 #: The job name in audit entries.
 JOB: Final = "quarter-ingest"
-#: The hub's default linkage settings for quarters (see docs/adr/ on the classifier).
-LINKAGE_SETTINGS: Final = Path(__file__).with_name("linkage.toml")
 
 Progress = hub.Progress
 
@@ -42,9 +40,11 @@ def system_actor() -> Actor:
 
 
 def linkage_settings() -> Settings:
-    """The settings the hub links with (``KINFOLD_LINKAGE_SETTINGS``, else ingest's own)."""
-    chosen = settings.KINFOLD_LINKAGE_SETTINGS or LINKAGE_SETTINGS
-    return Settings.load(chosen)
+    """The settings the hub links with: ``KINFOLD_LINKAGE_SETTINGS`` (a linkage settings file,
+    laid over linkage's defaults; its [linking] section is the hub's own choice), else the
+    defaults. Partners must encode with the same [encoding], [fields] and [[blocking]]."""
+    chosen = settings.KINFOLD_LINKAGE_SETTINGS
+    return Settings.load(chosen) if chosen else Settings.default()
 
 
 def quarter_folder(folder: str | Path, quarter: str | None) -> tuple[Path, str]:
