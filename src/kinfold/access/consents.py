@@ -15,11 +15,13 @@ from datetime import datetime
 from kinfold.access import overrides, referrals
 from kinfold.access.policy import Action
 from kinfold.access.services import (
+    AuditBatch,
     NotFound,
     actor_for,
     audit_actor_denied_lookup,
     find_family,
     require,
+    require_in,
 )
 from kinfold.agreements.models import DataCategory, Organisation, Share
 from kinfold.audit import services as audit
@@ -385,10 +387,13 @@ class FamilySharing:
     referrals: list[referrals.ReferralSummary]
 
 
-def family_sharing(user: User, fid: str, purpose: str) -> FamilySharing:
-    """Everything the family page shows about consent, overrides and referrals: one decision."""
+def family_sharing(
+    user: User, fid: str, purpose: str, batch: AuditBatch | None = None
+) -> FamilySharing:
+    """Everything the family page shows about consent, overrides and referrals: one decision
+    (recorded with the page's other entries when `batch` is given)."""
     family = find_family(fid, user, purpose)
-    require(user, Action.VIEW_CONSENTS, purpose, family=family)
+    require_in(batch, user, Action.VIEW_CONSENTS, purpose, family=family)
     persons = FamilyMember.objects.filter(family=family).values("person_id")
     records = (
         ConsentRecord.objects.filter(person_id__in=persons)

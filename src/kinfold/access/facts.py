@@ -10,15 +10,19 @@ by the approved agreement versions.)
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Q
+from django.db import connection, models
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from kinfold.access.policy import Action, Request, Rule
-from kinfold.agreements.models import Share
+from kinfold.agreements.models import DataCategory, Organisation, Purpose, Share
 from kinfold.consent.models import (
     ConsentRecord,
     ConsentState,
@@ -88,76 +92,108 @@ class Known:
     ) -> Known:
         """Read the facts about `family` (or every family `person` is in, and the person).
 
-        `referrals=False` skips what only partners' practitioners need (open referrals).
+        `referrals=False` skips what only partners' practitioners need (open referrals). Four
+        plain SQL reads: this runs before every page of decisions, and the ORM's query building
+        cost more than the queries themselves (docs/benchmarks.md, "Access decisions").
         """
         now = timezone.now()
-        if family is not None:
-            family_ids = frozenset({family.pk})
-        elif person is not None:
-            family_ids = frozenset(
-                FamilyMember.objects.filter(person=person).values_list("family_id", flat=True)
-            )
-        else:
-            family_ids = frozenset()
-        known = cls(now, family_ids)
-        members = FamilyMember.objects.filter(family_id__in=family_ids).values("person_id")
-        persons = Q(person_id__in=members) | (Q(person=person) if person is not None else Q())
-        known._load_assignments()
-        known._load_consents(persons)
-        known._load_overrides()
-        if referrals:
-            known._load_referrals(persons)
+        with connection.cursor() as cursor:
+            if family is not None:
+                family_ids = frozenset({family.pk})
+            elif person is not None:
+                cursor.execute(
+                    f"SELECT family_id FROM {_table(FamilyMember)} WHERE person_id = %s",  # noqa: S608 - table names from model metadata; values are bound parameters
+                    [person.pk],
+                )
+                family_ids = frozenset(row[0] for row in cursor.fetchall())
+            else:
+                family_ids = frozenset()
+            known = cls(now, family_ids)
+            persons, params = known._persons(person)
+            known._load_assignments(cursor)
+            known._load_consents(cursor, persons, params)
+            known._load_overrides(cursor)
+            if referrals:
+                known._load_referrals(cursor, persons, params)
         return known
 
-    def _load_assignments(self) -> None:
-        rows = Assignment.objects.current().filter(family_id__in=self.family_ids)
-        for family_id, user_id in rows.values_list("family_id", "key_worker_id"):
+    def _in(self) -> tuple[str, list[int]]:
+        ids = sorted(self.family_ids) or [0]  # no family: a condition nothing meets
+        return ", ".join(["%s"] * len(ids)), ids
+
+    def _persons(self, person: Person | None) -> tuple[str, list[Any]]:
+        """SQL for 'the person is a member of these families, or is this person'."""
+        marks, ids = self._in()
+        members = f"SELECT person_id FROM {_table(FamilyMember)} WHERE family_id IN ({marks})"  # noqa: S608 - table names from model metadata; values are bound parameters
+        return f"(x.person_id IN ({members}) OR x.person_id = %s)", [
+            *ids,
+            person.pk if person is not None else 0,
+        ]
+
+    def _load_assignments(self, cursor: CursorWrapper) -> None:
+        marks, ids = self._in()
+        cursor.execute(
+            f"SELECT family_id, key_worker_id FROM {_table(Assignment)} "  # noqa: S608 - table names from model metadata; values are bound parameters
+            f"WHERE ended_at IS NULL AND family_id IN ({marks})",
+            ids,
+        )
+        for family_id, user_id in cursor.fetchall():
             self.key_workers.setdefault(family_id, set()).add(user_id)
 
-    def _load_consents(self, persons: Q) -> None:
-        rows = (
-            ConsentRecord.objects.filter(persons, state=ConsentState.GIVEN, valid_from__lte=self.at)
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=self.at))
-            .order_by("valid_from")
-            .values_list(
-                "person_id",
-                "purpose__slug",
-                "organisation__slug",
-                "recipient__slug",
-                "category__slug",
-                "record_id",
-            )
+    def _load_consents(self, cursor: CursorWrapper, persons: str, params: list[Any]) -> None:
+        at = connection.ops.adapt_datetimefield_value(self.at)
+        org, cat, purpose = _table(Organisation), _table(DataCategory), _table(Purpose)
+        cursor.execute(
+            "SELECT x.person_id, p.slug, o.slug, r.slug, k.slug, x.record_id "  # noqa: S608 - table names from model metadata; values are bound parameters
+            f"FROM {_table(ConsentRecord)} x "
+            f"JOIN {purpose} p ON p.id = x.purpose_id "
+            f"JOIN {org} o ON o.id = x.organisation_id "
+            f"JOIN {org} r ON r.id = x.recipient_id "
+            f"JOIN {cat} k ON k.id = x.category_id "
+            f"WHERE x.state = %s AND x.valid_from <= %s "
+            f"AND (x.valid_until IS NULL OR x.valid_until > %s) AND {persons} "
+            "ORDER BY x.valid_from",
+            [ConsentState.GIVEN.value, at, at, *params],
         )
-        for person_id, purpose, provider, recipient, category, record_id in rows:
-            if recipient:  # a record without a recipient releases nothing (fail closed)
-                self.consents[(person_id, purpose, provider, recipient, category)] = str(record_id)
+        for person_id, purpose_slug, provider, recipient, category, record_id in cursor.fetchall():
+            key = (person_id, purpose_slug, provider, recipient, category)
+            self.consents[key] = str(_uuid(record_id))
 
-    def _load_overrides(self) -> None:
-        rows = Override.objects.filter(
-            family_id__in=self.family_ids, state=OverrideState.APPROVED, expires_at__gt=self.at
-        ).order_by("expires_at")
-        for row in rows.values_list(
-            "override_id", "family_id", "person_id", "purpose__slug", "categories", "partners"
-        ):
-            override_id, family_id, person_id, purpose, categories, partners = row
+    def _load_overrides(self, cursor: CursorWrapper) -> None:
+        marks, ids = self._in()
+        at = connection.ops.adapt_datetimefield_value(self.at)
+        cursor.execute(
+            "SELECT x.override_id, x.family_id, x.person_id, p.slug, x.categories, x.partners "  # noqa: S608 - table names from model metadata; values are bound parameters
+            f"FROM {_table(Override)} x JOIN {_table(Purpose)} p ON p.id = x.purpose_id "
+            f"WHERE x.state = %s AND x.expires_at > %s AND x.family_id IN ({marks}) "
+            "ORDER BY x.expires_at",
+            [OverrideState.APPROVED.value, at, *ids],
+        )
+        for override_id, family_id, person_id, purpose, categories, partners in cursor.fetchall():
             self.overrides.append(
                 _Override(
-                    str(override_id),
+                    str(_uuid(override_id)),
                     family_id,
                     person_id,
                     purpose,
-                    frozenset(categories),
-                    frozenset(partners),
+                    frozenset(_json_list(categories)),
+                    frozenset(_json_list(partners)),
                 )
             )
 
-    def _load_referrals(self, persons: Q) -> None:
-        rows = ReferralItem.objects.filter(persons, referral__state__in=OPEN_REFERRAL)
+    def _load_referrals(self, cursor: CursorWrapper, persons: str, params: list[Any]) -> None:
+        open_states = [s.value for s in OPEN_REFERRAL]
+        cursor.execute(
+            "SELECT f.recipient_id, x.person_id, k.slug "  # noqa: S608 - table names from model metadata; values are bound parameters
+            f"FROM {_table(ReferralItem)} x "
+            f"JOIN {_table(Referral)} f ON f.id = x.referral_id "
+            f"JOIN {_table(DataCategory)} k ON k.id = x.category_id "
+            f"WHERE f.state IN (%s, %s) AND {persons}",
+            [*open_states, *params],
+        )
         found: dict[int, set[tuple[int, str]]] = defaultdict(set)
-        for org, person_id, category in rows.values_list(
-            "referral__recipient_id", "person_id", "category__slug"
-        ):
-            found[org].add((person_id, category))
+        for organisation_id, person_id, category in cursor.fetchall():
+            found[organisation_id].add((person_id, category))
         self.referred = dict(found)
 
     # ---------------------------------------------------------------- questions
@@ -202,6 +238,21 @@ class Known:
         if person is None:
             return False
         return (person.pk, category) in self.referred.get(organisation_id, set())
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """A UUID as either database hands it back (SQLite: 32 hex digits; PostgreSQL: a UUID)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _json_list(value: Any) -> list[str]:
+    """A JSON list as either database hands it back (SQLite: text; PostgreSQL: parsed)."""
+    loaded = json.loads(value) if isinstance(value, str | bytes) else value
+    return [str(v) for v in loaded or []]
 
 
 # ---------------------------------------------------------------------------- one-off questions

@@ -127,7 +127,12 @@ class AuditBatch:
 
 
 @contextmanager
-def audit_batch() -> Iterator[AuditBatch]:
+def audit_batch(outer: AuditBatch | None = None) -> Iterator[AuditBatch]:
+    """A batch flushed when the block ends (only its denials if the block fails); inside an
+    `outer` batch, the outer one, left for its owner to flush."""
+    if outer is not None:
+        yield outer
+        return
     batch = AuditBatch()
     try:
         yield batch
@@ -250,6 +255,21 @@ def require(user: User, action: Action, purpose: str, **resource: object) -> Dec
     decision = check(user, action, purpose, **resource)  # type: ignore[arg-type]
     if not decision.allowed:
         raise NotPermitted(decision.reason)
+    return decision
+
+
+def require_in(
+    batch: AuditBatch | None, user: User, action: Action, purpose: str, **resource: object
+) -> Decision:
+    """`require` for a page: a refusal is recorded at once (durably) and raised; an allow is
+    recorded with the page's other entries when `batch` is flushed (at once without a batch)."""
+    if batch is None:
+        return require(user, action, purpose, **resource)
+    decision, entry = decide(user, action, purpose, **resource)  # type: ignore[arg-type]
+    if not decision.allowed:
+        audit.record_many([entry], durable=True)
+        raise NotPermitted(decision.reason)
+    batch.add(entry, True)
     return decision
 
 
@@ -444,12 +464,15 @@ class _Page:
         )
 
 
-def _open_page(user: User, fid: str, purpose: str) -> tuple[_Page, Decision]:
+def _open_page(user: User, fid: str, purpose: str, batch: AuditBatch) -> tuple[_Page, Decision]:
+    """Find the family and decide whether the page may open at all: a refusal is recorded at
+    once (durably) and raised; an allow joins the page's batch."""
     family = _family(fid, user, purpose)
     snapshot = policy_snapshot()
     known = facts.Known.load(family, referrals=user.role == "partner_practitioner")
     assigned = user.role == "key_worker" and known.is_key_worker(user)
-    decision = require(
+    decision = require_in(
+        batch,
         user,
         Action.VIEW_FAMILY,
         purpose,
@@ -458,21 +481,23 @@ def _open_page(user: User, fid: str, purpose: str) -> tuple[_Page, Decision]:
         assigned=assigned,
         known=known,
     )
-    return _Page(user, family, purpose, snapshot, assigned, AuditBatch(), known), decision
+    return _Page(user, family, purpose, snapshot, assigned, batch, known), decision
 
 
-def family_view(user: User, fid: str, purpose: str) -> FamilyView:
+def family_view(user: User, fid: str, purpose: str, batch: AuditBatch | None = None) -> FamilyView:
     """Everything `user` may see of family `fid` for `purpose`, each part decided and audited.
 
     Raises NotFound for an unknown family and NotPermitted when the family itself is not theirs.
+    The page's audit entries are appended together when it is done, or with `batch` (a caller
+    deciding more for the same page) when that is flushed.
     Details withheld for `purpose` are shown under an approved override's purpose (safeguarding)
     when one covers them, and then say so.
     """
-    page, decision = _open_page(user, fid, purpose)
-    page.override_purposes = tuple(
-        sorted({o.purpose for o in page.known.overrides if o.purpose != purpose})
-    )
-    with audit_batch() as page.batch:
+    with audit_batch(batch) as own:
+        page, decision = _open_page(user, fid, purpose, own)
+        page.override_purposes = tuple(
+            sorted({o.purpose for o in page.known.overrides if o.purpose != purpose})
+        )
         members = _members(page.family)
         contact = page.check(Action.VIEW_CONTACT)
         views = [MemberView(p.pid, role, p.year_of_birth) for p, role in members]

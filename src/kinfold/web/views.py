@@ -87,16 +87,18 @@ def families(request: HttpRequest) -> HttpResponse:
 def family(request: HttpRequest, fid: str) -> HttpResponse:
     user = request.user
     purpose = PURPOSE_BY_ROLE[user.role]  # type: ignore[union-attr]
+    role = user.role  # type: ignore[union-attr]
     try:
-        view = access.family_view(user, fid, purpose)  # type: ignore[arg-type]
+        # one audit append for the whole page: every part's decision, written before it renders
+        with access.audit_batch() as batch:
+            view = access.family_view(user, fid, purpose, batch=batch)  # type: ignore[arg-type]
+            sharing = (
+                consent_access.family_sharing(user, fid, purpose, batch=batch)  # type: ignore[arg-type]
+                if role in ("key_worker", "team_manager")
+                else None
+            )
     except access.NotFound as exc:
         raise Http404("No such family") from exc
-    role = user.role  # type: ignore[union-attr]
-    sharing = (
-        consent_access.family_sharing(user, fid, purpose)  # type: ignore[arg-type]
-        if role in ("key_worker", "team_manager")
-        else None
-    )
     names = {m.pid: presenters.person_label(view, m.pid) for m in view.members}
     context = {
         "family": view,
