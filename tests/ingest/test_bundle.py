@@ -167,6 +167,7 @@ def test_a_file_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
 def test_the_partner_side_runs_without_django() -> None:
     code = BLOCK_DJANGO + (
         "import kinfold.ingest.partner, kinfold.ingest.bundle, kinfold.ingest.evaluate\n"
+        "import kinfold.ingest.cli, kinfold.ingest.linking\n"
         "import kinfold.ingest.report\n"
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules)\n"
     )

@@ -83,3 +83,32 @@ def test_the_quarter_command_lists_ingest_with_its_options() -> None:
     usage = ingest.format_help()
     for option in ("--quarter", "--quarantine", "--report", "DIR"):
         assert option in usage
+
+
+def test_partners_make_bundles_themselves_and_the_hub_ingests_them(
+    places: Path, borough: Path, tmp_path: Path
+) -> None:
+    from kinfold.ingest import cli
+    from kinfold.linkage import new_secret
+
+    key = tmp_path / "hub-transport.key"
+    call_command("quarter", "hub-key", "--out", str(key), stdout=io.StringIO())
+    secret = tmp_path / "linkage.secret"
+    secret.write_bytes(new_secret())
+    sent = tmp_path / "sent" / FIRST
+    sent.mkdir(parents=True)
+    root = Path(__file__).resolve().parents[2]
+    for partner in ("dwp", "police", "schools"):
+        extract = next((borough / "extracts" / FIRST).glob(f"{partner}.*"))
+        status = cli.main([
+            str(extract), "--schema", str(root / "config" / "schemas" / f"{partner}.toml"),
+            "--quarter", FIRST, "--secret-file", str(secret), "--hub-key", str(key),
+            "--agreements", str(root / "agreements"), "--out", str(sent / f"{partner}.kfb"),
+        ])  # fmt: skip
+        assert status == 0
+    output = run(str(sent))
+    assert "dwp: " in output
+    assert set(Bundle.objects.values_list("organisation__slug", flat=True)) == {
+        "dwp-northfield", "northfield-police", "northfield-schools",
+    }  # fmt: skip
+    assert not (places / "partner-side").exists()  # the hub played no partner this time

@@ -10,12 +10,13 @@ from django.db import connection
 
 from kinfold.agreements.models import Share
 from kinfold.audit.models import AuditEntry
+from kinfold.crypto import DecryptionError
 from kinfold.errors import InputError
 from kinfold.ingest import hub
 from kinfold.ingest.models import Bundle, Indicator, LinkageState, PartnerRecord, SealedDetail
 from kinfold.ingest.report import IngestReport
 from kinfold.ingest.sealing import open_detail
-from kinfold.people import vault
+from kinfold.people import keys, vault
 from kinfold.people.models import HouseholdMember, Identity, ParentLink, Person
 from tests.ingest.conftest import FIRST, SECOND, snapshot
 
@@ -240,3 +241,32 @@ def test_bundles_record_each_source_file_once(ingest: Ingest, borough: Path) -> 
     assert schools.file_name == "schools.csv"
     assert schools.manifest["source"]["rows"] == schools.rows
     assert len(schools.sha256) == 64
+
+
+def test_a_person_whose_data_was_erased_gets_a_new_key_for_what_arrives_later(
+    ingest: Ingest, borough: Path
+) -> None:
+    ingest(borough / "extracts" / FIRST)
+    on_roll_later = set(_names_in(borough / "extracts" / SECOND / "schools.csv", "Pupil ID", 10**6))
+    pupil = next(
+        r
+        for r in PartnerRecord.objects.filter(
+            quarter=FIRST, organisation__slug="northfield-schools"
+        ).order_by("pk")
+        if r.source_ref in on_roll_later
+    )
+    person = pupil.person
+    assert person is not None
+    old_key = person.data_key
+    keys.destroy(old_key, "retention period ended")
+    report = ingest(borough / "extracts" / SECOND)
+    assert report.rekeyed_persons >= 1
+    person.refresh_from_db()
+    assert person.data_key_id != old_key.pk
+    later = SealedDetail.objects.filter(person=person, record__quarter=SECOND).first()
+    assert later is not None
+    assert open_detail(later)  # sealed under the new key
+    earlier = SealedDetail.objects.filter(person=person, record__quarter=FIRST).first()
+    assert earlier is not None
+    with pytest.raises(DecryptionError):
+        open_detail(earlier)  # what the destroyed key sealed stays unreadable

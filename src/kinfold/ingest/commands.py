@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from kinfold.ingest import services
@@ -37,6 +38,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="where to write the quarantine report (CSV; a .summary.txt goes beside it)",
     )
     parser.set_defaults(run=_ingest)
+    key = subparsers.add_parser(
+        "hub-key",
+        help="write the hub's public transport key, which partners seal their bundles to",
+        description="Write the public half of the hub's bundle transport key (derived from the "
+        "vault master key) for partners' `python -m kinfold.ingest.cli`. It is not a secret.",
+    )
+    key.add_argument("--out", metavar="FILE", required=True, help="where to write it")
+    key.set_defaults(run=_hub_key)
 
 
 def _ingest(command: Any, options: dict[str, Any]) -> None:
@@ -50,6 +59,15 @@ def _ingest(command: Any, options: dict[str, Any]) -> None:
         )
     for line in report.lines():
         command.stdout.write(line)
+
+
+def _hub_key(command: Any, options: dict[str, Any]) -> None:
+    from kinfold.ingest import hub
+    from kinfold.ingest.cli import write_key
+
+    out = Path(options["out"])
+    write_key(hub.transport_public_key(), out)
+    command.stdout.write(f"Wrote the hub's public transport key to {out}")
 
 
 class _Bars:
