@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from kinfold.audit.models import AuditEntry
 from kinfold.consent.models import ConsentRecord, ConsentState, Override, Referral
+from kinfold.people import services as people
 from kinfold.people.models import Family, FamilyMember, Person
 from kinfold.staff.models import User
 from tests.factories import add_record
@@ -405,3 +406,48 @@ def test_a_category_the_agreement_does_not_send_that_partner_is_refused(
     assert response.status_code == 200
     assert "valid choice" in response.content.decode()
     assert not Referral.objects.exists()
+
+
+# ---------------------------------------------------------------------------- the family's receipt
+
+
+def test_a_family_member_signed_in_to_the_portal_reads_their_receipt(
+    key_worker_client: Client, family: Family, key_worker: User
+) -> None:
+    from kinfold.portal.models import PortalAccount
+    from kinfold.staff.models import Assignment
+    from tests.factories import add_member
+
+    parent, child = member(family, "adult"), member(family, "child")
+    own = record_consent(key_worker_client, parent.pid, ["health"])
+    childs = record_consent(key_worker_client, child.pid, ["education"])
+    stranger_family = people.create_family("F7STRANGERFAM")
+    stranger = add_member(stranger_family, "adult")
+    Assignment.objects.create(family=stranger_family, key_worker=key_worker, assigned_by=key_worker)
+    data = {
+        "pid": stranger.pid,
+        "recipient": "northfield-council",
+        "categories": ["health"],
+        "state": "given",
+        "given_by": "self",
+        "method": "written",
+        "notice_version": "2026-11",
+    }
+    response = key_worker_client.post("/families/F7STRANGERFAM/consent/new/", data)
+    theirs = response["Location"].split("/")[-2]
+
+    PortalAccount.objects.create(
+        person=parent, contact_kind="email", contact_digest="d" * 64, created_by="kw.amara"
+    )
+    portal = Client()
+    session = portal.session
+    session["kinfold_portal"] = {"pid": parent.pid}
+    session.save()
+    document = json.loads(portal.get(f"/consent/receipts/{own}/receipt.json").content)
+    assert document["header"]["subject"]["pseudonymous_id"] == parent.pid
+    assert latest("family:portal:viewed").resource == f"consent-receipt:{own}"
+    assert portal.get(f"/consent/receipts/{childs}/").status_code == 200, "their dependent child"
+    assert portal.get(f"/consent/receipts/{theirs}/").status_code == 404
+    assert latest("access:denied").actor_id == parent.pid
+    PortalAccount.objects.filter(person=parent).update(closed_at=timezone.now())
+    assert portal.get(f"/consent/receipts/{own}/receipt.json").status_code == 404

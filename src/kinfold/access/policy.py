@@ -243,7 +243,7 @@ def _conditions_met(request: Request, rule: Rule) -> Decision:
     if rule.consent_required:
         if request.consent:
             return Decision(
-                True, "the family consented to this", f"consent:{request.consent}", rule.agreement
+                True, "the person consented to this", f"consent:{request.consent}", rule.agreement
             )
         if request.override:
             return Decision(

@@ -85,7 +85,8 @@ def destinations(purpose: str | None = None) -> list[Destination]:
         pair = (share.category.slug, share.category.name)
         if pair not in found[key].categories:
             found[key].categories.append(pair)
-    return list(found.values())
+    # with consent is the usual way; safeguarding (under an override) after it
+    return sorted(found.values(), key=lambda d: (d.purpose != "service-coordination", d.name))
 
 
 def _destination(recipient: str, purpose: str) -> Destination:

@@ -125,17 +125,28 @@ def consent_withdraw(request: HttpRequest, record_id: str) -> HttpResponse:
     return render(request, "web/consent_withdraw.html", {"rows": rows, "form": form, "fid": fid})
 
 
+def _portal_pid(request: HttpRequest) -> str:
+    """The family member signed in to the portal with an open account, or ''."""
+    data = request.session.get(PORTAL_SESSION_KEY)
+    if not isinstance(data, dict) or not data.get("pid"):
+        return ""
+    from kinfold.portal import services as portal_services
+
+    pid = str(data["pid"])
+    return pid if portal_services.account_open(pid) else ""
+
+
 def _receipt(request: HttpRequest, receipt_id: str) -> receipts.Receipt:
     """A receipt for signed-in staff (policy-checked) or the family member signed in to the
     portal whose receipt it is (theirs or their child's)."""
     try:
         if request.user.is_authenticated:
             return consent_access.receipt_for_staff(_staff(request), receipt_id)
-        portal = request.session.get(PORTAL_SESSION_KEY)
-        if isinstance(portal, dict) and portal.get("pid"):
+        pid = _portal_pid(request)
+        if pid:
             from kinfold.access import portal as portal_access
 
-            account = portal_access.PortalUser(str(portal["pid"]))
+            account = portal_access.PortalUser(pid)
             pids = portal_access.scope(account).pids
             return consent_access.receipt_for_family(account.actor, pids, receipt_id)
     except access.NotFound as exc:
