@@ -35,8 +35,11 @@ def _identify_all(quarters: list[Quarter]) -> None:
 
 
 def test_with_complete_data_identification_reproduces_the_truth(
-    agreements: None, tmp_path: Path
+    agreements: None, tmp_path: Path, settings: object
 ) -> None:
+    # Every resident is in the data every quarter: nobody needs presuming at home.
+    settings.KINFOLD_UNSEEN_AT_HOME_QUARTERS = 0  # type: ignore[attr-defined]
+    settings.KINFOLD_UNSEEN_FAMILY_QUARTERS = 0  # type: ignore[attr-defined]
     out = tmp_path / "borough"
     generate(out, residents=12_000, seed=7, start=FIRST, quarters=QUARTERS, extracts=False)
     quarters = quarter_range(FIRST, QUARTERS)

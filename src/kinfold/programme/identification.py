@@ -63,12 +63,23 @@ Progress = Callable[[int, str], None]
 JOB = "quarter-identify"
 DEFAULT_FRAMEWORK = "national-2015"
 _CHUNK = 2000
-#: Someone partners sent nothing about this quarter is taken to live where they were last seen,
-#: for up to this many quarters (people without records in a quarter are still there).
+#: Partners send records about people something happened to, so most people are unseen in most
+#: quarters. Two presumptions fill the gaps (settings, since they describe the data, not the
+#: framework; 0 and 0 for data that holds every resident every quarter):
+#: someone unseen this quarter still lives where they were last seen, for up to
+#: KINFOLD_UNSEEN_AT_HOME_QUARTERS quarters; and a family identified earlier that nobody sent
+#: anything about this quarter, none of whose members turned up elsewhere, still exists (with no
+#: flags: an improving family generates no records) for up to KINFOLD_UNSEEN_FAMILY_QUARTERS.
 STAY_QUARTERS = 4
-#: A followed family not seen for up to this many quarters still counts as existing, with no
-#: flags (0: a family no partner sent anything about has ended, as the reference rules read it).
-CARRY_QUARTERS = 0
+CARRY_QUARTERS = 3
+
+
+def stay_quarters() -> int:
+    return int(getattr(settings, "KINFOLD_UNSEEN_AT_HOME_QUARTERS", STAY_QUARTERS))
+
+
+def carry_quarters() -> int:
+    return int(getattr(settings, "KINFOLD_UNSEEN_FAMILY_QUARTERS", CARRY_QUARTERS))
 
 
 # ---------------------------------------------------------------------------- frameworks
@@ -274,7 +285,8 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
     """Read the run's inputs; objecting persons are excluded inside every query."""
     objectors = objecting_persons()
     wanted = [quarter - k for k in range(_quarters_needed(framework))]
-    read = [quarter - k for k in range(_quarters_needed(framework) + STAY_QUARTERS)]
+    stay = stay_quarters()
+    read = [quarter - k for k in range(_quarters_needed(framework) + stay)]
     rows = list(
         HouseholdMember.objects.filter(quarter__in=[str(q) for q in read])
         .exclude(person_id__in=objectors)
@@ -285,7 +297,7 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
     for i, (label, person, household, year) in enumerate(rows):
         table[i] = (Quarter.parse(label).index, person, household)
         years[person] = year or 0
-    residents = [rules.residents_at(q, table, STAY_QUARTERS) for q in wanted]
+    residents = [rules.residents_at(q, table, stay) for q in wanted]
     persons = rules.Persons.of(list(years), list(years.values()))
     organisations = dict(Organisation.objects.values_list("slug", "pk"))
     sources = access_programme.identification_sources(council)
@@ -412,10 +424,25 @@ def compute(framework: Framework, quarter: Quarter, loaded: Loaded) -> Computed:
     families = _assign_families(groups, chain, loaded.persisted)
     new_groups = [g for g in eligible.groups.tolist() if g not in families]
     seen = set(families.values())
-    carried = sorted(
-        {f for k in range(1, CARRY_QUARTERS + 1) for f in loaded.persisted.get(k, {})} - seen
-    )
+    carried = _carried(loaded, seen)
     return Computed(groups, chain, hits, eligible, families, new_groups, carried)
+
+
+def _carried(loaded: Loaded, matched: set[int]) -> list[int]:
+    """Followed families not formed this quarter that still exist: seen within the last
+    `carry_quarters()` quarters, and none of their members seen anywhere else this quarter (someone
+    without records this quarter is presumed still at home; a family whose improvement means no
+    partner has anything to send about it has not gone away)."""
+    residents = loaded.residents[0]
+    seen_now = set(residents.person[residents.seen_mask()].tolist())
+    found: set[int] = set()
+    for k in range(1, min(carry_quarters(), len(loaded.residents) - 1) + 1):
+        for family, members in loaded.persisted.get(k, {}).items():
+            if family in matched or family in found:
+                continue
+            if not any(person in seen_now for person, _ in members):
+                found.add(family)
+    return sorted(found)
 
 
 def match_persisted(
@@ -540,6 +567,8 @@ def write(
         "newly_identified": len(new_journeys),
         "followed": len(families),
         "superseded_runs": superseded,
+        "unseen_at_home_quarters": stay_quarters(),
+        "unseen_family_quarters": carry_quarters(),
     }
     _audit(run, framework, quarter, loaded, new_journeys, families, groups0, pids, counts, fids)
     IdentificationRun.objects.filter(pk=run.pk).update(
