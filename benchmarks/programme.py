@@ -5,6 +5,7 @@ identification scored against the synthetic borough's ground truth.
     python -m benchmarks.programme --residents 20000 --quarters 8   # quicker
     python -m benchmarks.programme --borough var/bench-borough      # reuse a generated borough
     python -m benchmarks.programme --data observed                  # skip ingest: perfect linkage
+    python -m benchmarks.programme --processes                      # each command its own process
     python -m benchmarks.programme --database-url postgres://postgres@127.0.0.1:5432/bench_programme
 
 `--data` chooses what identification runs on:
@@ -16,6 +17,10 @@ identification scored against the synthetic borough's ground truth.
   identification could do with perfect linkage;
 - `complete`: as `observed`, with every resident in their home every quarter: checks the
   programme's own rules against the reference rules.
+
+With `--processes` each quarter's `kinfold quarter ingest` and `kinfold quarter identify` run as
+separate commands, as an operator runs them, and the memory column is the largest peak of any one
+command so far (otherwise it is this process's peak, which grows as quarters accumulate).
 
 Targets (issue 5): a full quarter in under 5 minutes on 2 cores in under 4 GB; 20 quarters in
 under an hour; precision and recall of at least 0.98 and the number of families that improved
@@ -105,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--borough", type=Path, help="a borough folder to reuse (made if absent)")
     parser.add_argument("--data", choices=("pipeline", "observed", "complete"), default="pipeline")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="run each quarter's commands as `kinfold` processes",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kinfold-bench-programme-") as tmp:
         work = Path(tmp)
@@ -115,12 +125,28 @@ def main(argv: list[str] | None = None) -> int:
             f"kinfold programme benchmark: {args.data}, {url.split(':')[0]}, Python "
             f"{platform.python_version()}, {os.cpu_count()} cores"
         )
-        rows = _run(args.data, borough, _quarters(borough, args.quarters), work)
+        rows = _run(args.data, borough, _quarters(borough, args.quarters), work, args.processes)
     _print_table(rows)
     return 0
 
 
-def _run(data: str, borough: Path, quarters: list[str], work: Path) -> list[tuple[str, ...]]:
+def _command(*args: str) -> None:
+    """Run one `kinfold` command in its own process, as an operator would."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run(
+        [sys.executable, "-m", "kinfold", *args], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+
+
+def _children_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _run(
+    data: str, borough: Path, quarters: list[str], work: Path, processes: bool = False
+) -> list[tuple[str, ...]]:
     from kinfold.ingest import services as ingest
     from kinfold.programme import accuracy
     from kinfold.programme.identification import identify
@@ -138,10 +164,20 @@ def _run(data: str, borough: Path, quarters: list[str], work: Path) -> list[tupl
         ingest_s = 0.0
         if data == "pipeline":
             started = time.perf_counter()
-            ingest.ingest_quarter(borough / "extracts" / quarter, partner_dir=work / "partners")
+            if processes:
+                _command("quarter", "ingest", str(borough / "extracts" / quarter))
+            else:
+                ingest.ingest_quarter(borough / "extracts" / quarter, partner_dir=work / "partners")
             ingest_s = time.perf_counter() - started
         started = time.perf_counter()
-        run = identify(quarter)
+        if processes:
+            from kinfold.programme.models import IdentificationRun
+
+            _command("quarter", "identify", quarter)
+            run = IdentificationRun.objects.filter(quarter=quarter).order_by("-created_at").first()
+            assert run is not None
+        else:
+            run = identify(quarter)
         identify_s = time.perf_counter() - started
         counts = run.counts
         row = (
@@ -149,7 +185,7 @@ def _run(data: str, borough: Path, quarters: list[str], work: Path) -> list[tupl
             f"{ingest_s:.1f}",
             f"{identify_s:.1f}",
             f"{ingest_s + identify_s:.1f}",
-            f"{_peak_mb():,.0f}",
+            f"{_children_peak_mb() if processes else _peak_mb():,.0f}",
             f"{counts['households']:,}",
             f"{counts['families_formed']:,}",
             f"{counts['flags_read']:,}",

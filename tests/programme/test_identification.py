@@ -263,3 +263,29 @@ def test_identification_is_audited_with_the_family_and_its_members(
     read = AuditEntry.objects.get(event="quarter:identification:flags-read")
     assert read.purpose == "identification"
     assert read.details["flags"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_started_from_the_web_runs_in_the_background(
+    agreements: None, analyst: object
+) -> None:
+    import threading
+
+    from kinfold.programme import jobs
+    from kinfold.programme.identification import active_framework, start_run
+    from kinfold.quarters import Quarter
+
+    borough = Borough()
+    (mum,), (kid,) = borough.family("H1", ["2015Q2"])
+    borough.flag(mum, "police.asb_incident", "2015Q2")
+    borough.flag(kid, "csc.child_in_need", "2015Q2")
+    run = start_run(Quarter(2015, 2), active_framework(), analyst)  # type: ignore[arg-type]
+
+    jobs.launch(run)
+    worker = next(t for t in threading.enumerate() if t.name == f"identify-{run.run_id}")
+    worker.join(timeout=60)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE
+    assert run.progress == 100
+    assert run.counts["eligible"] == 1
