@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from kinfold.ingest import hub
+from kinfold.ingest import merges
 from kinfold.ingest.models import Indicator, PartnerRecord, SealedDetail
 from kinfold.ingest.sealing import open_detail
 from kinfold.people import bulk, keys, vault
@@ -116,7 +116,7 @@ def test_a_merge_moves_records_flags_details_identities_and_homes_to_the_survivo
     HouseholdMember.objects.create(person=survivor, household=other, quarter="2016Q1")
     ParentLink.objects.create(child=retired, parent=survivor, quarter="2016Q1", organisation=police)
 
-    hub._move_person(retired.pk, survivor.pk, bulk.KeyCache())
+    merges.move_persons([(retired.pk, survivor.pk)], bulk.KeyCache())
 
     assert PartnerRecord.objects.get(pk=record.pk).person_id == survivor.pk
     assert set(Indicator.objects.values_list("person_id", flat=True)) == {survivor.pk}
@@ -148,3 +148,28 @@ def test_a_merge_moves_records_flags_details_identities_and_homes_to_the_survivo
 )
 def test_the_cached_fingerprint_is_the_vaults(fields: dict[str, str]) -> None:
     assert bulk.fingerprint(fields) == vault.fingerprint(fields)
+
+
+def test_two_persons_merged_into_one_keep_one_home_a_quarter_and_no_link_to_themselves(
+    agreements: None,
+) -> None:
+    persons = make("PFIRST", "PSECOND", "PSURVIVOR", "POTHER")
+    first, second, survivor, other = (
+        persons[p] for p in ("PFIRST", "PSECOND", "PSURVIVOR", "POTHER")
+    )
+    police = organisation("northfield-police")
+    home = Household.objects.create(hid="HHOME")
+    for person in (first, second):
+        HouseholdMember.objects.create(person=person, household=home, quarter="2016Q1")
+    ParentLink.objects.create(child=first, parent=second, quarter="2016Q1", organisation=police)
+    ParentLink.objects.create(child=other, parent=first, quarter="2016Q1", organisation=police)
+    ParentLink.objects.create(child=other, parent=second, quarter="2016Q1", organisation=police)
+
+    merges.move_persons([(first.pk, survivor.pk), (second.pk, survivor.pk)], bulk.KeyCache())
+
+    assert list(HouseholdMember.objects.values_list("person__pid", "quarter")) == [
+        ("PSURVIVOR", "2016Q1")
+    ]
+    assert list(ParentLink.objects.values_list("child__pid", "parent__pid")) == [
+        ("POTHER", "PSURVIVOR")
+    ]

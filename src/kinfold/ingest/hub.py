@@ -23,7 +23,6 @@ finds the quarter's bundles already there and writes nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,13 +38,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kinfold import crypto
 from kinfold.agreements.models import DataCategory, Organisation, Share
 from kinfold.audit import services as audit
 from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
 from kinfold.errors import InputError
-from kinfold.ingest import bundle, linking
+from kinfold.ingest import bundle, linking, merges
 from kinfold.ingest.models import (
     Bundle,
     Indicator,
@@ -56,18 +54,15 @@ from kinfold.ingest.models import (
 )
 from kinfold.ingest.partner import RELATED_SOURCE, Allowance
 from kinfold.ingest.report import IngestReport, PartnerReport
-from kinfold.ingest.sealing import _associated_data as record_associated_data
-from kinfold.ingest.sealing import detail_associated_data, seal_detail, seal_values
+from kinfold.ingest.sealing import detail_associated_data, seal_values
 from kinfold.linkage import PersonIndex, Resolution, Settings, households, resolve_persons
 from kinfold.people import bulk
 from kinfold.people.models import (
     Household,
     HouseholdMember,
-    Identity,
     ParentLink,
     Person,
 )
-from kinfold.people.vault import _associated_data as identity_associated_data
 from kinfold.quarters import Quarter
 
 #: Relations on a row that make a ParentLink (the programme adds such a parent to the family).
@@ -393,18 +388,18 @@ class _Writer:
     def _merges(self) -> list[tuple[str, str]]:
         merged = self.plan.resolution.merged
         found = dict(Person.objects.filter(pid__in=list(merged)).values_list("pid", "pk"))
-        done = []
-        for retired_pid, survivor_pid in sorted(merged.items()):
-            if retired_pid not in found or survivor_pid not in self.persons:
-                continue
-            _move_person(found[retired_pid], self.persons[survivor_pid], self.cache)
-            PersonMerge.objects.create(
-                retired_id=found[retired_pid],
-                survivor_id=self.persons[survivor_pid],
-                quarter=self.plan.quarter,
-                run_id=self.actor.run_id,
-            )
-            done.append((retired_pid, survivor_pid))
+        done = [
+            (retired, survivor)
+            for retired, survivor in sorted(merged.items())
+            if retired in found and survivor in self.persons
+        ]
+        pairs = [(found[retired], self.persons[survivor]) for retired, survivor in done]
+        merges.move_persons(pairs, self.cache)
+        bulk.insert_rows(
+            PersonMerge,
+            ("retired", "survivor", "quarter", "run_id", "created_at"),
+            [(r, s, self.plan.quarter, self.actor.run_id, timezone.now()) for r, s in pairs],
+        )
         self.report.merged_persons = len(done)
         return done
 
@@ -708,108 +703,3 @@ def _date(text: Any, where: Path, item: dict[str, Any]) -> date:
         return date.fromisoformat(str(text))
     except ValueError:
         raise InputError(f"row {item.get('n')} has a flag dated '{text}'", file=where) from None
-
-
-# -- merges ---------------------------------------------------------------------------------------
-
-
-def _move_person(retired: int, survivor: int, cache: bulk.KeyCache) -> None:
-    """Move everything ingest wrote about ``retired`` onto ``survivor``, re-sealing under the
-    survivor's key. Rare (a few per quarter), so row by row."""
-    bulk.load_keys([retired, survivor], cache)
-    people = {p.pk: p for p in Person.objects.filter(pk__in=[retired, survivor])}
-    old, new = people[retired], people[survivor]
-    records = list(PartnerRecord.objects.filter(person_id=retired))
-    PartnerRecord.objects.filter(person_id=retired).update(person_id=survivor)
-    Indicator.objects.filter(person_id=retired).update(person_id=survivor)
-    if retired in cache and survivor in cache:
-        _reseal_details(records, old, new, cache)
-        _reseal_identities(old, new, cache)
-    _move_memberships(retired, survivor)
-
-
-def _reseal_details(
-    records: list[PartnerRecord], old: Person, new: Person, cache: bulk.KeyCache
-) -> None:
-    by_record = {r.pk: r for r in records}
-    for detail in SealedDetail.objects.filter(record_id__in=list(by_record)).select_related(
-        "category"
-    ):
-        record = by_record[detail.record_id]
-        record.person = old
-        values = _open_detail(detail, record, cache.get(old.pk))
-        record.person = new
-        detail.sealed = seal_detail(record, detail.category.slug, values, cache.get(new.pk))
-        detail.person_id = new.pk
-        detail.save(update_fields=["sealed", "person"])
-
-
-def _open_detail(detail: SealedDetail, record: PartnerRecord, key: bytes) -> dict[str, str]:
-    blob = crypto.open_sealed(
-        key,
-        crypto.Sealed.from_bytes(bytes(detail.sealed)),
-        record_associated_data(record, detail.category.slug),
-    )
-    values: dict[str, str] = json.loads(blob)
-    return values
-
-
-def _reseal_identities(old: Person, new: Person, cache: bulk.KeyCache) -> None:
-    kept = set(Identity.objects.filter(person=new).values_list("organisation_id", "fingerprint"))
-    for identity in Identity.objects.filter(person=old).select_related("organisation"):
-        if (identity.organisation_id, identity.fingerprint) in kept:
-            Identity.objects.filter(
-                person=new,
-                organisation_id=identity.organisation_id,
-                fingerprint=identity.fingerprint,
-            ).update(first_quarter=min(identity.first_quarter, _first(new, identity)))
-            identity.delete()
-            continue
-        plain = crypto.open_sealed(
-            cache.get(old.pk),
-            crypto.Sealed.from_bytes(bytes(identity.sealed)),
-            identity_associated_data(old, identity.organisation, identity.fingerprint),
-        )
-        sealed = crypto.seal(
-            cache.get(new.pk),
-            plain,
-            identity_associated_data(new, identity.organisation, identity.fingerprint),
-        )
-        Identity.objects.filter(pk=identity.pk).update(person=new, sealed=sealed.to_bytes())
-        kept.add((identity.organisation_id, identity.fingerprint))
-
-
-def _first(person: Person, identity: Identity) -> str:
-    found = (
-        Identity.objects.filter(
-            person=person,
-            organisation_id=identity.organisation_id,
-            fingerprint=identity.fingerprint,
-        )
-        .values_list("first_quarter", flat=True)
-        .first()
-    )
-    return found or identity.first_quarter
-
-
-def _move_memberships(retired: int, survivor: int) -> None:
-    taken = set(
-        HouseholdMember.objects.filter(person_id=survivor).values_list("quarter", flat=True)
-    )
-    HouseholdMember.objects.filter(person_id=retired, quarter__in=taken).delete()
-    HouseholdMember.objects.filter(person_id=retired).update(person_id=survivor)
-    for link in ParentLink.objects.filter(child_id=retired) | ParentLink.objects.filter(
-        parent_id=retired
-    ):
-        child = survivor if link.child_id == retired else link.child_id
-        parent = survivor if link.parent_id == retired else link.parent_id
-        duplicate = ParentLink.objects.filter(
-            child_id=child,
-            parent_id=parent,
-            quarter=link.quarter,
-            organisation_id=link.organisation_id,
-        ).exists()
-        if child == parent or duplicate:
-            link.delete()
-        else:
-            ParentLink.objects.filter(pk=link.pk).update(child_id=child, parent_id=parent)

@@ -33,6 +33,8 @@ from kinfold.people.vault import INDEXED_FIELDS, _associated_data
 BATCH: Final = 2_000
 #: Bound parameters per statement when ids come back (SQLite builds may allow as few as 999).
 _PARAMETERS: Final = 900
+#: PostgreSQL allows 65,535 bound parameters a statement.
+_PARAMETERS_POSTGRESQL: Final = 30_000
 
 
 # -- raw inserts ----------------------------------------------------------------------------------
@@ -109,14 +111,31 @@ def _adapt(
 def insert_rows(
     model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """INSERT plain rows (values in the order of the field ``names``) with executemany."""
+    """INSERT plain rows (values in the order of the field ``names``): COPY on PostgreSQL,
+    executemany elsewhere."""
     if not rows:
         return
     columns, adapters = _columns(model, names)
+    if connection.vendor == "postgresql":
+        _copy(model, columns, _adapt(rows, adapters))
+        return
     sql = _insert_sql(model, columns, f"({', '.join(['%s'] * len(columns))})")
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH * 5):
             cursor.executemany(sql, _adapt(rows[start : start + BATCH * 5], adapters))
+
+
+def _copy(model: type[models.Model], columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL's COPY FROM STDIN: several times faster than INSERT for a quarter's rows."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # our own table and columns, quoted
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert_returning_ids(
@@ -129,7 +148,8 @@ def insert_returning_ids(
     columns, adapters = _columns(model, names)
     pk = connection.ops.quote_name(str(model._meta.pk.column))
     placeholder = f"({', '.join(['%s'] * len(columns))})"
-    per_statement = max(1, _PARAMETERS // len(columns))
+    limit = _PARAMETERS_POSTGRESQL if connection.vendor == "postgresql" else _PARAMETERS
+    per_statement = max(1, limit // len(columns))
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
@@ -292,12 +312,20 @@ _IDENTITY_COLUMNS: Final = (
 
 
 class _Owner:
-    """Just what the vault's associated data reads of a person: its pseudonymous id."""
+    """Just what the vault's associated data reads of a person (its pseudonymous id) or of an
+    organisation (its slug)."""
 
-    __slots__ = ("pid",)
+    __slots__ = ("pid", "slug")
 
-    def __init__(self, pid: str) -> None:
-        self.pid = pid
+    def __init__(self, pid: str = "", slug: str = "") -> None:
+        self.pid, self.slug = pid, slug
+
+
+def identity_associated_data(pid: str, organisation_slug: str, digest: str) -> bytes:
+    """What `people.vault` binds a sealed identity to, from plain values (no model instances)."""
+    owner = cast(Person, _Owner(pid=pid))
+    organisation = cast(Organisation, _Owner(slug=organisation_slug))
+    return _associated_data(owner, organisation, digest)
 
 
 @dataclass
@@ -388,7 +416,7 @@ class VaultWriter:
         fields: dict[str, str],
     ) -> bytes:
         payload = json.dumps(fields, sort_keys=True).encode()
-        ad = _associated_data(cast(Person, _Owner(pid)), organisation, digest)
+        ad = identity_associated_data(pid, organisation.slug, digest)
         return crypto.seal(self.cache.get(person_id), payload, ad).to_bytes()
 
     @staticmethod
