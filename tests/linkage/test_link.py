@@ -182,3 +182,20 @@ def test_components_join_exactly_the_connected_nodes(edges: list[tuple[int, int]
         for b in range(15):
             assert (label[a] == label[b]) == (root(a) == root(b))
         assert label[a] == min(n for n in range(15) if root(n) == root(a))
+
+
+def test_comparing_in_worker_processes_gives_the_same_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kinfold.linkage._link as workings
+
+    monkeypatch.setattr(workings, "PARALLEL_FROM_RECORDS", 2)  # small tables, real workers
+    left, right = encode_rows(LEFT_PEOPLE), encode_rows(RIGHT_PEOPLE)
+    results = []
+    for workers in (1, 2):
+        (tmp_path / f"w{workers}.toml").write_text(f"[linking]\nworkers = {workers}\n")
+        chosen = Settings.load(tmp_path / f"w{workers}.toml")
+        found = link(left, right, chosen)
+        results.append((found.rows(), found.pairs_compared))
+    assert results[0] == results[1]
+    assert results[0][0]
