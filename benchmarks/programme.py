@@ -160,14 +160,21 @@ def _run(
             f"loaded the truth as a perfect ingest would in {time.perf_counter() - started:.0f} s"
         )
     begun = time.perf_counter()
+    done: list[str] = []
     for quarter in quarters:
         ingest_s = 0.0
         if data == "pipeline":
             started = time.perf_counter()
-            if processes:
-                _command("quarter", "ingest", str(borough / "extracts" / quarter))
-            else:
-                ingest.ingest_quarter(borough / "extracts" / quarter, partner_dir=work / "partners")
+            try:
+                if processes:
+                    _command("quarter", "ingest", str(borough / "extracts" / quarter))
+                else:
+                    ingest.ingest_quarter(
+                        borough / "extracts" / quarter, partner_dir=work / "partners"
+                    )
+            except Exception as exc:  # report what was measured before the failure
+                print(f"ingest of {quarter} failed, stopping: {type(exc).__name__}: {exc}")
+                break
             ingest_s = time.perf_counter() - started
         started = time.perf_counter()
         if processes:
@@ -193,10 +200,13 @@ def _run(
             f"{counts['newly_identified']:,}",
         )
         rows.append(row)
+        done.append(quarter)
         print("  ".join(row), flush=True)
     total = time.perf_counter() - begun
-    score = accuracy.evaluate(borough / "truth", quarters[-1], perfect=data != "pipeline")
-    print(f"{len(quarters)} quarters in {total / 60:.1f} minutes; peak RSS {_peak_mb():,.0f} MB")
+    if not done:
+        return rows
+    score = accuracy.evaluate(borough / "truth", done[-1], perfect=data != "pipeline")
+    print(f"{len(done)} quarters in {total / 60:.1f} minutes; peak RSS {_peak_mb():,.0f} MB")
     for line in score.lines():
         print(line)
     return rows
