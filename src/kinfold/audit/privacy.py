@@ -16,10 +16,12 @@ from typing import Any
 from kinfold.audit.canonical import MAX_SAFE_INTEGER
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Numbers count only when they stand alone: digits inside an identifier (a UUID's hex groups, a
+# pseudonym) are not a phone or NHS number, and refusing them would make ids fail at random.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+44[\s-]?(?:\(0\)[\s-]?)?|0044[\s-]?|0)(?:\d[\s-]?){9,10}(?!\d)"
+    r"(?<![\w+-])(?:\+44[\s-]?(?:\(0\)[\s-]?)?|0044[\s-]?|0)(?:\d[\s-]?){9,10}(?![\w-])"
 )
-_NHS = re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)")
+_NHS = re.compile(r"(?<![\w-])\d{3}[\s-]?\d{3}[\s-]?\d{4}(?![\w-])")
 _NI = re.compile(
     r"(?<![A-Za-z0-9])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])",
     re.IGNORECASE,
