@@ -4,4 +4,4 @@ import os
 
 os.environ["KINFOLD_ENV"] = "test"
 
-from kinfold.settings import *  # noqa: E402, F403
+from kinfold.settings import *  # noqa: F403

@@ -47,7 +47,9 @@ def test_blind_index_finds_the_person_whatever_the_case_and_spacing(stored: Iden
     assert list(vault.find_persons("surname", "Okonkwo")) == []
     indexed = {f for f in vault.INDEXED_FIELDS if IDENTITY.get(f)}
     assert {"surname", "dob", "postcode", "email"} <= indexed
-    assert set(BlindIndex.objects.filter(identity=stored).values_list("field", flat=True)) == indexed
+    assert (
+        set(BlindIndex.objects.filter(identity=stored).values_list("field", flat=True)) == indexed
+    )
 
 
 def test_an_unchanged_identity_is_kept_once(stored: Identity) -> None:
