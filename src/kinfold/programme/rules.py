@@ -263,10 +263,11 @@ def match_groups(previous: Groups, current: Groups) -> I64:
     """For each current group, the previous quarter's group it continues, or -1.
 
     A group continues an earlier one when they share at least one person who was an adult in
-    the earlier one (or, if no adult of the earlier one is known to any partner, at least one
-    member); where several could, the pairs sharing most household members are matched first,
-    one to one (ties: lower household ids first). A child moving to the other parent's home
-    therefore starts a new family; a whole household moving house keeps its family.
+    the earlier one, or share anyone and still live at the same address (the same household), or
+    share anyone when no adult of the earlier one is known to any partner; where several could,
+    the pairs sharing most household members are matched first, one to one (ties: lower
+    household ids first). A whole household moving house keeps its family, and so do the
+    children when a parent moves out; a child moving to the other parent's home starts a new one.
     """
     cur_person, cur_group, _ = current.core()
     prev_person, prev_group, prev_role = previous.core()
@@ -285,7 +286,8 @@ def match_groups(previous: Groups, current: Groups) -> I64:
     adults = np.bincount(inverse, weights=was_adult)
     cur_of, prev_of = unique // (len(previous) + 1), unique % (len(previous) + 1)
     prev_has_adults = np.bincount(prev_group[prev_role == ADULT], minlength=len(previous)) > 0
-    eligible = (adults > 0) | ~prev_has_adults[prev_of]
+    same_home = previous.keys[prev_of] == current.keys[cur_of]
+    eligible = (adults > 0) | same_home | ~prev_has_adults[prev_of]
     order = np.lexsort(
         (current.keys[cur_of[eligible]], previous.keys[prev_of[eligible]], -count[eligible])
     )
