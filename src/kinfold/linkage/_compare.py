@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from kinfold.linkage._encode import ADDRESS_NUMBERS_TOKEN, NICKNAME_TOKEN
+from kinfold.linkage._encode import ADDRESS_NUMBERS_TOKEN, DOB_UNORDERED_TOKEN, NICKNAME_TOKEN
 from kinfold.linkage._settings import Settings
 from kinfold.linkage._table import EncodedTable
 from kinfold.linkage.fields import FUZZY_FIELDS, REFERENCE_FIELDS
@@ -32,6 +32,7 @@ class Comparison:
     kind: str  # "fuzzy", "reference" or "location"
     thresholds: tuple[float, ...] = ()
     nickname: bool = False
+    transposed: bool = False
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -45,7 +46,7 @@ class Comparison:
             return 3
         if self.kind == "location":
             return len(LOCATION_LEVELS)
-        return 3 + len(self.thresholds) + (1 if self.nickname else 0)
+        return 3 + len(self.thresholds) + int(self.nickname) + int(self.transposed)
 
     def level_names(self) -> list[str]:
         """Human names of the levels, for reports."""
@@ -57,6 +58,8 @@ class Comparison:
         steps = [f"dice>={t:g}" for t in self.thresholds]
         if self.nickname:
             steps.insert(1 if steps else 0, "nickname")
+        if self.transposed:
+            steps.insert(0, "day-month swapped")
         return [*names, *steps, "different"]
 
 
@@ -82,16 +85,23 @@ def comparisons(settings: Settings, present: set[str] | None = None) -> tuple[Co
         if name in LOCATION_FIELDS or (present is not None and name not in present):
             continue
         field = settings.fields[name]
-        found.append(Comparison(name, "fuzzy", field.thresholds, name == "given_name"))
+        found.append(
+            Comparison(name, "fuzzy", field.thresholds, name == "given_name", name == "dob")
+        )
     location = [f for f in LOCATION_FIELDS if present is None or f in present]
     if len(location) == 2:
         found.append(Comparison("location", "location"))
     elif location:
         found.append(Comparison(location[0], "fuzzy", settings.fields[location[0]].thresholds))
-    for name in REFERENCE_FIELDS:
+    for name in PERSON_REFERENCES:
         if present is None or name in present:
             found.append(Comparison(name, "reference"))
     return tuple(found)
+
+
+#: Reference numbers that name a person. A UPRN names a home: two people at one home share it,
+#: so it is read as part of the location (the same UPRN is the same address), not as a person.
+PERSON_REFERENCES = tuple(f for f in REFERENCE_FIELDS if f != "uprn")
 
 
 def present_fields(*tables: EncodedTable) -> set[str]:
@@ -132,7 +142,8 @@ def levels(
         if found is None:
             found = dice(left, right, comparison.name, li, ri)
         nickname = nickname_agrees(left, right, li, ri) if comparison.nickname else None
-        out[:, column] = _fuzzy_levels(comparison, found, nickname)
+        swapped = day_month_swapped(left, right, li, ri) if comparison.transposed else None
+        out[:, column] = _fuzzy_levels(comparison, found, nickname, swapped)
     return out
 
 
@@ -200,12 +211,18 @@ def _reference_levels(
 
 
 def _fuzzy_levels(
-    comparison: Comparison, found: Similarity, nickname: NDArray[np.bool_] | None = None
+    comparison: Comparison,
+    found: Similarity,
+    nickname: NDArray[np.bool_] | None = None,
+    swapped: NDArray[np.bool_] | None = None,
 ) -> Levels:
     similarity, identical, missing = found
     steps: list[NDArray[np.bool_]] = [similarity >= t for t in comparison.thresholds]
-    if comparison.nickname and nickname is not None:
-        steps.insert(1 if steps else 0, nickname)
+    never = np.zeros(len(similarity), dtype=np.bool_)
+    if comparison.nickname:
+        steps.insert(1 if steps else 0, nickname if nickname is not None else never)
+    if comparison.transposed:
+        steps.insert(0, swapped if swapped is not None else never)
     # first matching condition wins: identical, then each step in order, else "different"
     level = np.full(len(similarity), 2 + len(steps), dtype=np.uint8)
     for number in range(len(steps) - 1, -1, -1):
@@ -231,6 +248,8 @@ def _location_levels(left: EncodedTable, right: EncodedTable, li: Index, ri: Ind
     """Address and postcode read together (see LOCATION_LEVELS)."""
     address, same_address, no_address = dice(left, right, "address", li, ri)
     postcode, same_postcode, no_postcode = dice(left, right, "postcode", li, ri)
+    uprn_left, uprn_right = left.tokens["uprn"][li], right.tokens["uprn"][ri]
+    same_address |= (uprn_left == uprn_right) & (uprn_left != 0) & ~no_address
     # one address written with its locality and town, the other without, is still the address:
     # use the share of the shorter address found in the longer when the house numbers agree
     numbers = left.tokens[ADDRESS_NUMBERS_TOKEN][li] == right.tokens[ADDRESS_NUMBERS_TOKEN][ri]
@@ -256,6 +275,18 @@ def _location_levels(left: EncodedTable, right: EncodedTable, li: Index, ri: Ind
 ADDRESS_CLOSE = 0.8
 ADDRESS_PARTLY = 0.5
 POSTCODE_CLOSE = 0.6
+
+
+def day_month_swapped(
+    left: EncodedTable, right: EncodedTable, li: Index, ri: Index
+) -> NDArray[np.bool_]:
+    """Whether two dates of birth are the same with day and month in either order (a swap; for
+    files encoded before this token existed, never)."""
+    if DOB_UNORDERED_TOKEN not in left.tokens or DOB_UNORDERED_TOKEN not in right.tokens:
+        return np.zeros(len(li), dtype=np.bool_)
+    a, b = left.tokens[DOB_UNORDERED_TOKEN][li], right.tokens[DOB_UNORDERED_TOKEN][ri]
+    found: NDArray[np.bool_] = (a == b) & (a != 0)
+    return found
 
 
 def nickname_agrees(

@@ -35,6 +35,8 @@ NICKNAME_TOKEN: Final = "given_name.nickname"  # noqa: S105 - a column name, not
 HOUSEHOLD_TOKEN: Final = "household"  # noqa: S105 - a column name, not a password
 #: The house and flat numbers of the address (keyed): close addresses must share them.
 ADDRESS_NUMBERS_TOKEN: Final = "address.numbers"  # noqa: S105 - a column name, not a password
+#: The date of birth with day and month in either order (keyed): equal for a day-month swap.
+DOB_UNORDERED_TOKEN: Final = "dob.unordered"  # noqa: S105 - a column name, not a password
 _SEP: Final = "\x1f"
 _NUMBERS: Final = re.compile(r"\d+")
 #: Fields that are normalised and encoded (contact details are not).
@@ -310,6 +312,7 @@ class _Encoder:
         self.reference_keys = {f: derive(secret, f"reference/{f}") for f in REFERENCE_FIELDS}
         self.nickname_key = derive(secret, "nickname")
         self.household_key = derive(secret, "household")
+        self.dob_key = derive(secret, "token/dob.unordered")
         self.grams: dict[str, Callable[[str], list[str]]] = {
             "given_name": self._text_grams,
             "surname": self._text_grams,
@@ -339,6 +342,9 @@ class _Encoder:
         tokens[HOUSEHOLD_TOKEN] = self._households(chunk)
         numbers = [" ".join(_NUMBERS.findall(a)) if a else "" for a in chunk.values["address"]]
         tokens[ADDRESS_NUMBERS_TOKEN] = self._tokens(self.household_key, _prefixed("n", numbers))
+        tokens[DOB_UNORDERED_TOKEN] = self._tokens(
+            self.dob_key, _component("dob", "unordered", chunk)
+        )
         return chunk.ids, filters, tokens, self._blocking(chunk)
 
     def _salts(self, chunk: _Canonical) -> list[str]:

@@ -117,14 +117,18 @@ def score_dedupe(
     *,
     threshold: float | None = None,
     compare: Compare | None = None,
+    groups: NDArray[np.intp] | None = None,
 ) -> Links:
     """Every compared pair within ``table`` at or above the threshold, scored.
 
     ``compare``, if given, says which of the blocked pairs to compare at all (a mask per batch).
+    ``groups``, if given, numbers each row's source (0, 1, …): the chance that two records are one
+    person is then measured for each pair of sources (see :func:`group_log_odds`).
     """
     settings = settings or Settings.default()
     source = pair_source(table.blocking, None, settings.max_block_pairs)
-    return _Scorer(table, table, settings, same=True).run(source, threshold, compare=compare)
+    scorer = _Scorer(table, table, settings, same=True, groups=groups)
+    return scorer.run(source, threshold, compare=compare)
 
 
 #: Which blocked pairs to compare (a mask per batch of left rows and right rows).
@@ -143,8 +147,17 @@ def _score_pass(p: int) -> PassResult:
 
 
 class _Scorer:
-    def __init__(self, left: EncodedTable, right: EncodedTable, settings: Settings, *, same: bool):
+    def __init__(
+        self,
+        left: EncodedTable,
+        right: EncodedTable,
+        settings: Settings,
+        *,
+        same: bool,
+        groups: NDArray[np.intp] | None = None,
+    ):
         self.left, self.right, self.settings, self.same = left, right, settings, same
+        self.groups = groups
         tables = (left,) if same else (left, right)
         self.design = comparisons(settings, present_fields(*tables))
         self.radix = np.array([c.levels for c in self.design], dtype=np.int64)
@@ -175,6 +188,8 @@ class _Scorer:
         share = model.match_share
         if one_to_one:
             weight = self._one_to_one_weights(bayes, left_rows, right_rows, share)
+        elif self.groups is not None:
+            weight = group_log_odds(bayes, self.groups, left_rows, right_rows, share) + bayes
         else:
             weight = np.log2(share / (1 - share)) + bayes
         chance = probability(weight)
@@ -357,12 +372,24 @@ class _Scorer:
         li: NDArray[np.int32],
         ri: NDArray[np.int32],
     ) -> Floats:
+        """Per pair, the term-frequency adjustments of the values it agrees on — except where a
+        family correction applies: people at one address share a surname because they are a
+        family, not by chance, so how common the surname is says nothing there (and the same for
+        a given name shared within a family)."""
         total = np.zeros(len(code), dtype=np.float64)
         if not self.tf:
             return total
-        matrix_columns = self._decode_columns(code, set(self.tf))
+        wanted = set(self.tf) | {c for i in model.interactions for c in i.columns()}
+        columns = self._decode_columns(code, wanted)
+        family = {column: np.zeros(len(code), dtype=np.bool_) for column in self.tf}
+        for interaction in model.interactions:
+            applies = np.ones(len(code), dtype=np.bool_)
+            for column, levels_wanted in interaction.conditions:
+                applies &= np.isin(columns[column], levels_wanted)
+            for column in interaction.columns() & set(self.tf):
+                family[column] |= applies
         for column, sides in self.tf.items():
-            identical = matrix_columns[column] == 1
+            identical = (columns[column] == 1) & ~family[column]
             total[identical] += sides[0][li[identical]]
         return total
 
@@ -423,6 +450,53 @@ def worker_count(setting: int) -> int:
     except AttributeError:  # not on Linux
         available = os.cpu_count() or 1
     return max(1, min(available, 8))
+
+
+#: How many pairs' worth of weight the overall match rate carries in each pair of sources' own
+#: rate: a pair of small sources leans on the overall rate, a pair of big ones on its own pairs.
+GROUP_PRIOR_PAIRS = 10_000.0
+
+
+def group_log_odds(
+    bayes: Floats,
+    groups: NDArray[np.intp],
+    li: NDArray[np.int32],
+    ri: NDArray[np.int32],
+    overall: float,
+) -> Floats:
+    """Per pair, the prior log2-odds that two records of its two sources are one person.
+
+    How often two records are one person depends on where they come from: a school census lists
+    a pupil once (two of its records are one child only if a row was sent twice), a police
+    extract lists a person once per incident, and a domestic-abuse service's clients are often in
+    the police's records. So the match rate is measured for each pair of sources, as the fixed
+    point of "expected matches among its compared pairs ÷ all its possible pairs" (never-compared
+    pairs count as non-matches), drawn towards the overall rate by GROUP_PRIOR_PAIRS pairs.
+    """
+    out = np.empty(len(bayes), dtype=np.float64)
+    if len(bayes) == 0:
+        return out
+    count = int(groups.max()) + 1
+    sizes = np.bincount(groups, minlength=count).astype(np.float64)
+    a, b = groups[li], groups[ri]
+    kind = np.minimum(a, b) * count + np.maximum(a, b)
+    order = np.argsort(kind, kind="stable")
+    kinds, starts = np.unique(kind[order], return_index=True)
+    ends = np.r_[starts[1:], len(order)]
+    for k, start, end in zip(kinds.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        x, y = divmod(k, count)
+        total = sizes[x] * sizes[y] if x != y else sizes[x] * (sizes[x] - 1) / 2
+        rows = order[start:end]
+        binned, counts = np.unique(np.round(bayes[rows], 2), return_counts=True)
+        share = global_match_share(
+            binned,
+            counts.astype(np.float64),
+            max(total, 1.0),
+            overall,
+            prior=(overall, GROUP_PRIOR_PAIRS),
+        )
+        out[rows] = np.log2(share / (1 - share))
+    return out
 
 
 def one_to_one_log_odds(

@@ -117,7 +117,7 @@ def _strength(comparison: Comparison) -> float:
     return REFERENCE_PRIOR_PAIRS if comparison.kind == "reference" else PRIOR_PAIRS
 
 
-def _level_shares(
+def level_shares(
     levels: NDArray[np.uint8],
     weights: Floats,
     size: int,
@@ -175,13 +175,13 @@ def prior_m(comparison: Comparison) -> Floats:
     if comparison.kind == "reference":
         m[1:] = [0.99, 0.01]
         return m
-    m[1], m[-1] = 0.80, 0.04
+    m[1], m[-1] = 0.80, 0.01
     middle = levels - 3
     if middle:
         steps = 0.5 ** np.arange(middle)
-        m[2:-1] = 0.16 * steps / steps.sum()
+        m[2:-1] = 0.19 * steps / steps.sum()
     else:
-        m[1] += 0.16
+        m[1] += 0.19
     return m
 
 
@@ -235,7 +235,7 @@ def fit_session(
         posterior = _probability(odds)
         matched = counts * posterior
         new = {
-            c: _level_shares(
+            c: level_shares(
                 patterns[:, c], matched, design[c].levels, prior_m(design[c]), _strength(design[c])
             )
             for c in included
@@ -263,17 +263,25 @@ def combine_sessions(design: tuple[Comparison, ...], sessions: list[Session]) ->
     return combined
 
 
-def global_match_share(weights: Floats, counts: Floats, total_pairs: float, start: float) -> float:
+def global_match_share(
+    weights: Floats,
+    counts: Floats,
+    total_pairs: float,
+    start: float,
+    prior: tuple[float, float] | None = None,
+) -> float:
     """The chance two random records match, consistent with the compared pairs' Bayes factors.
 
     Fixed point of share = (expected matches among compared pairs) / (all possible pairs): the
-    pairs never compared are taken as non-matches.
+    pairs never compared are taken as non-matches. ``prior`` (share, pairs) adds that many pairs
+    at that share to both counts.
     """
     share = min(max(start, 1e-15), 0.5)
+    extra_matches, extra_pairs = (prior[0] * prior[1], prior[1]) if prior else (0.0, 0.0)
     for _ in range(200):
         odds = np.log2(share / (1 - share)) + weights
         expected = float((counts * _probability(odds)).sum())
-        new = min(max(expected / total_pairs, 1e-15), 0.5)
+        new = min(max((expected + extra_matches) / (total_pairs + extra_pairs), 1e-15), 0.5)
         if abs(new - share) <= 1e-9 * share:
             return new
         share = new

@@ -267,7 +267,18 @@ def _link_quarter(work: _Workspace, settings: Settings) -> Links | None:
         keep: NDArray[np.bool_] = (li >= first_new) | (ri >= first_new)
         return keep
 
-    return score_dedupe(work.table, settings, compare=compare)
+    return score_dedupe(work.table, settings, compare=compare, groups=_groups(work))
+
+
+def _groups(work: _Workspace) -> NDArray[np.intp]:
+    """Per row of ``work.table``, a number for where it comes from: its source, and remembered
+    records apart from this quarter's (how often two records are one person differs by both)."""
+    sources = work.sources[work.encoded_from :]
+    remembered = np.arange(work.encoded_from, len(work)) < work.remembered
+    labels = np.char.add(np.where(remembered, "remembered\x1f", ""), sources)
+    _, groups = np.unique(labels, return_inverse=True)
+    found: NDArray[np.intp] = groups.astype(np.intp).ravel()
+    return found
 
 
 def _apart_rows(

@@ -100,7 +100,7 @@ class Settings:
         """A digest of every setting that changes encodings; equal fingerprints can be compared."""
         fields = {name: [f.bits, f.hashes, f.salted] for name, f in sorted(self.fields.items())}
         material = {
-            "v": 1,
+            "v": ENCODER_VERSION,
             "qgram": self.qgram,
             "salt": self.salt,
             "hardening": self.hardening,
@@ -109,6 +109,11 @@ class Settings:
         }
         text = json.dumps(material, sort_keys=True).encode()
         return hashlib.sha256(text).hexdigest()[:16]
+
+
+#: Changes whenever the encoder changes what it writes for the same settings (2: the day-month
+#: token of the date of birth, name variant groups), so files from two encoders are not compared.
+ENCODER_VERSION = 2
 
 
 def _shipped() -> dict[str, Any]:

@@ -203,6 +203,14 @@ def concatenate(tables: Sequence[EncodedTable], source: str = "") -> EncodedTabl
         header,
         np.concatenate([t.record_ids for t in tables]),
         {k: np.concatenate([t.filters[k] for t in tables]) for k in first.field_bits},
-        {k: np.concatenate([t.tokens[k] for t in tables]) for k in tables[0].tokens},
+        {k: np.concatenate([_token(t, k) for t in tables]) for k in tables[0].tokens},
         np.concatenate([t.blocking for t in tables]),
     )
+
+
+def _token(table: EncodedTable, name: str) -> U64:
+    """A table's token column, or zeros (missing) if it was encoded before that token existed."""
+    found = table.tokens.get(name)
+    if found is not None:
+        return found
+    return np.zeros(len(table), dtype=np.uint64)

@@ -24,11 +24,13 @@ from kinfold.linkage._blocking import pair_source
 from kinfold.linkage._compare import Comparison, levels
 from kinfold.linkage._encode import HOUSEHOLD_TOKEN
 from kinfold.linkage._model import (
+    REFERENCE_PRIOR_PAIRS,
     FellegiSunter,
     Interaction,
     Session,
     combine_sessions,
     fit_session,
+    level_shares,
     normalised,
     prior_m,
     prior_u,
@@ -119,9 +121,40 @@ class Trainer:
             )
             found.append(self._trusted(session, included))
         m = combine_sessions(self.design, found)
+        for c, m_reference in self._reference_m(candidates).items():
+            m[c] = m_reference
         return FellegiSunter(
             self.design, m, u, 0.0, len(found), self._interactions(m, match_share, u)
         )
+
+    def _reference_m(self, candidates: Candidates) -> dict[int, Floats]:
+        """``m`` of each reference number, from the pairs that are surely one person on other
+        grounds: given name, surname and date of birth identical, and the same address (or none).
+
+        EM cannot be trusted with it: within one partner the pairs that look like matches on
+        names and dates of birth include twins and namesakes, whose reference numbers disagree,
+        so EM learnt that a pupil's UPN disagrees with itself half the time. Among these anchor
+        pairs a reference that disagrees is a real recording difference (a mistyped number)."""
+        names = [c.name for c in self.design]
+        core = [names.index(n) for n in ("given_name", "surname", "dob") if n in names]
+        if len(core) < 2:
+            return {}
+        sure = np.ones(len(candidates.counts), dtype=np.bool_)
+        for column in core:
+            sure &= candidates.patterns[:, column] == 1
+        if "location" in names:
+            sure &= np.isin(candidates.patterns[:, names.index("location")], (0, 1, 2))
+        found = {}
+        for c, comparison in enumerate(self.design):
+            if comparison.kind == "reference":
+                found[c] = level_shares(
+                    candidates.patterns[sure, c],
+                    candidates.counts[sure],
+                    comparison.levels,
+                    prior_m(comparison),
+                    REFERENCE_PRIOR_PAIRS,
+                )
+        return found
 
     def _u(self, match_share: float | None, previous: FellegiSunter | None) -> list[Floats]:
         out = []
