@@ -37,6 +37,10 @@ Index = NDArray[np.intp]
 Floats = NDArray[np.float64]
 #: Term-frequency adjustments are kept within this many bits either way.
 TF_LIMIT = 6.0
+#: A disagreement this many bits against (or more) on a field a person keeps is one that almost
+#: never happens to one person: a pair not linked with it is kept apart in clustering.
+FIXED_DISAGREEMENT_BITS = -8.0
+FIXED_FIELDS = frozenset({"dob", "sex"})
 
 
 @dataclass
@@ -206,7 +210,7 @@ class _Scorer:
             model=model,
         )
         if self.same:
-            found.apart = self._kept_apart(left_rows, right_rows, chance, keep)
+            found.apart = self._kept_apart(left_rows, right_rows, chance, keep, code, model)
         return found
 
     def _score_passes(self, source: PairSource, compare: Compare | None) -> list[PassResult]:
@@ -251,14 +255,42 @@ class _Scorer:
         right_rows: NDArray[np.int32],
         chance: Floats,
         keep: NDArray[np.bool_],
+        code: NDArray[np.int64],
+        model: FellegiSunter,
     ) -> tuple[Index, Index]:
         """Compared pairs judged different people, among records that have links (the only ones
-        a clustering could wrongly join)."""
+        a clustering could wrongly join): scored below ``keep_apart_below``, or not a link and
+        disagreeing on something a person does not change — the date of birth (completely
+        different, not a swap or a typo) or a reference number. A mother and a daughter of
+        one name at one address are not one person just because a record without a date of
+        birth looks like both."""
         linked = np.zeros(len(self.left), dtype=np.bool_)
         linked[left_rows[keep]] = True
         linked[right_rows[keep]] = True
-        apart = (chance < self.settings.keep_apart_below) & linked[left_rows] & linked[right_rows]
+        apart = chance < self.settings.keep_apart_below
+        fixed = self._fixed_disagreement(model, code)
+        apart |= fixed & ~keep
+        apart &= linked[left_rows] & linked[right_rows]
         return left_rows[apart].astype(np.intp), right_rows[apart].astype(np.intp)
+
+    def _fixed_disagreement(
+        self, model: FellegiSunter, code: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Per pair: it disagrees on something a person keeps — date of birth, sex, a reference
+        number — at a level the data say almost never happens to one person (weight at most
+        FIXED_DISAGREEMENT_BITS: a completely different date of birth in a borough's extracts,
+        but not in FEBRL's, whose duplicates often carry a garbled one)."""
+        weights = model.level_weights()
+        strong = {
+            c: np.flatnonzero(weights[c] <= FIXED_DISAGREEMENT_BITS)
+            for c, comparison in enumerate(self.design)
+            if comparison.name in FIXED_FIELDS or comparison.kind == "reference"
+        }
+        found = np.zeros(len(code), dtype=np.bool_)
+        wanted = {c for c, levels_found in strong.items() if len(levels_found)}
+        for column, level in self._decode_columns(code, wanted).items():
+            found |= np.isin(level, strong[column][strong[column] > 0])
+        return found
 
     def _one_to_one_weights(
         self, bayes: Floats, li: NDArray[np.int32], ri: NDArray[np.int32], share: float
