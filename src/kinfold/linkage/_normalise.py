@@ -182,17 +182,25 @@ def reference(field: str, text: str) -> str:
     return compact.upper()
 
 
+#: The shipped name group lists: familiar forms, then spelling variants and the same name in
+#: other languages (one group per line, the first name naming the group).
+NAME_GROUP_FILES: Final = ("nicknames.txt", "variants.txt")
+
+
 @lru_cache(maxsize=1)
 def nickname_groups() -> dict[str, tuple[str, ...]]:
-    """First given name → the groups (named by their formal name) it belongs to."""
-    text = resources.files("kinfold.linkage.data").joinpath("nicknames.txt").read_text("utf-8")
+    """First given name → the groups (named by their first name) it belongs to, from the shipped
+    nickname and variant lists. Names are looked up in their normalised form (accents removed)."""
     groups: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        names = line.split("#", 1)[0].split()
-        for name in names:
-            groups.setdefault(name, [])
-            if names[0] not in groups[name]:
-                groups[name].append(names[0])
+    folder = resources.files("kinfold.linkage.data")
+    for file in NAME_GROUP_FILES:
+        for line in folder.joinpath(file).read_text("utf-8").splitlines():
+            names = [given_name(n)[1] for n in line.split("#", 1)[0].split()]
+            names = [n for n in names if n]
+            for name in names:
+                groups.setdefault(name, [])
+                if names[0] not in groups[name]:
+                    groups[name].append(names[0])
     return {name: tuple(found) for name, found in groups.items()}
 
 
