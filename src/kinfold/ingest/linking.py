@@ -5,7 +5,9 @@ and tests can run them without a database.
   and at least one more thing — a date of birth, an address, a postcode or a reference number.
   A name alone would join any same-named resident; such a carer is reported, not linked.
 - Which records cannot be one person: a row's own record and the parent or carer it names (so
-  a mother and a daughter of the same name, met at the same address, are never merged).
+  a mother and a daughter of the same name, met at the same address, are never merged); and two
+  parents or carers named with exactly the same name at different addresses (namesakes, who
+  would otherwise be merged through any record that has the name and no address).
 - Which household each person lives in this quarter, when their records disagree.
 """
 
@@ -21,6 +23,9 @@ from numpy.typing import NDArray
 from kinfold.ingest.partner import RELATED_SOURCE
 from kinfold.linkage import EncodedTable
 from kinfold.linkage.fields import REFERENCE_FIELDS
+
+#: The encoded table's keyed address token (linkage's name for it).
+HOUSEHOLD_TOKEN: Final = "household"  # noqa: S105 - a column name, not a password
 
 RecordKey = tuple[str, str]
 #: Besides a name, a person named on a row needs one of these to be linked.
@@ -61,6 +66,11 @@ def tables_to_link(
     return tables, left_out
 
 
+def kept_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordKey]]:
+    """Every pair the hub knows, or judges, cannot be one person (the three rules below)."""
+    return named_apart(tables) + namesakes_apart(tables) + ambiguous_names_apart(tables)
+
+
 def named_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordKey]]:
     """Pairs that cannot be one person: each row's record and the persons it names (a child is
     not their own parent), from the related tables' keys (``<quarter>/<record id>/<n>``)."""
@@ -75,12 +85,97 @@ def named_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordK
     return pairs
 
 
+#: Namesakes compared pairwise for :func:`namesakes_apart` only in groups up to this size.
+MAX_NAMESAKES: Final = 60
+
+
+def namesakes_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordKey]]:
+    """Pairs that cannot be one person: two parents or carers named on rows with exactly the same
+    name but different addresses this quarter (two schools' contacts called Maryam Khatun, at two
+    addresses, are two women). Compared on encodings: identical name filters, different household
+    tokens. Without this, a third record with the name and no address links to both and merges
+    them — and the children of one are then linked to the other."""
+    pairs: list[tuple[RecordKey, RecordKey]] = []
+    groups: dict[bytes, list[tuple[RecordKey, int]]] = defaultdict(list)
+    for table in tables:
+        if not table.source.endswith(RELATED_SOURCE) or not len(table):
+            continue
+        given, surname = table.filters["given_name"], table.filters["surname"]
+        token = table.tokens[HOUSEHOLD_TOKEN]
+        ids = table.record_ids.tolist()
+        for row in np.flatnonzero(token != 0).tolist():
+            name = given[row].tobytes() + surname[row].tobytes()
+            groups[name].append(((table.source, ids[row]), int(token[row])))
+    for members in groups.values():
+        if len(members) < 2 or len(members) > MAX_NAMESAKES:
+            continue
+        for i, (left, left_home) in enumerate(members):
+            for right, right_home in members[i + 1 :]:
+                if left_home != right_home:
+                    pairs.append((left, right))
+    return pairs
+
+
+def ambiguous_names_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordKey]]:
+    """Pairs that a shared name alone must not join: where records with exactly the same name carry
+    two or more dates of birth or addresses (namesakes may live in the borough), two of them that
+    have nothing else to compare — no date of birth on both, no address on both, no reference
+    number of one kind on both — are kept apart. A contact named with an address, and a carer named with a date of birth,
+    are then not taken for one woman because they share a common name; a name that belongs to one
+    person in the borough still joins whatever records carry it."""
+    rows: dict[bytes, list[tuple[RecordKey, bytes, int, int]]] = defaultdict(list)  # name → rows
+    for table in tables:
+        if not len(table):
+            continue
+        evidence = _evidence(table)
+        dob = table.filters["dob"]
+        has_dob = table.popcount("dob") > 0
+        home = table.tokens[HOUSEHOLD_TOKEN]
+        name = np.concatenate([table.filters["given_name"], table.filters["surname"]], axis=1)
+        named = np.flatnonzero((table.popcount("given_name") > 0) & (table.popcount("surname") > 0))
+        ids = table.record_ids.tolist()
+        for row in named.tolist():
+            birth = dob[row].tobytes() if has_dob[row] else b""
+            rows[name[row].tobytes()].append(
+                ((table.source, ids[row]), birth, int(evidence[row]), int(home[row]))
+            )
+    pairs: list[tuple[RecordKey, RecordKey]] = []
+    for members in rows.values():
+        if len(members) < 2 or len(members) > MAX_NAMESAKES:
+            continue
+        births = {birth for _, birth, _, _ in members if birth}
+        homes = {h for _, _, _, h in members if h}
+        if len(births) < 2 and len(homes) < 2:
+            continue  # one person's name, as far as dates of birth and addresses show
+        for i, (left, _, left_has, _) in enumerate(members):
+            for right, _, right_has, _ in members[i + 1 :]:
+                if not left_has & right_has:
+                    pairs.append((left, right))
+    return pairs
+
+
+def _evidence(table: EncodedTable) -> NDArray[np.int64]:
+    """Per row, a bit for each kind of evidence besides the name it carries: date of birth,
+    address, and each kind of reference number."""
+    bits = np.zeros(len(table), dtype=np.int64)
+    bits |= (table.popcount("dob") > 0).astype(np.int64)
+    bits |= (table.tokens[HOUSEHOLD_TOKEN] != 0).astype(np.int64) << 1
+    for shift, token in enumerate(REFERENCE_FIELDS, start=2):
+        if token in table.tokens:
+            values = table.tokens[token]
+            present = (values != 0) if values.ndim == 1 else (values != 0).any(axis=1)
+            bits |= present.astype(np.int64) << shift
+    return bits
+
+
 def choose_households(
     persons: Mapping[RecordKey, str], of_record: Mapping[RecordKey, str]
 ) -> dict[str, str]:
     """Each person's household this quarter: the one most of their records give; then the one
     their own records give (rather than an address someone else gave for them, as a school gives
-    a contact's); then the smaller id, so the choice is deterministic."""
+    a contact's); then the smaller id, so the choice is deterministic. (Letting a person's own
+    records always decide was measured too: slightly worse both ways, as partners' own addresses
+    go stale more often than a school's contact address.)"""
     total: dict[str, Counter[str]] = defaultdict(Counter)
     own: dict[str, Counter[str]] = defaultdict(Counter)
     for record, household in of_record.items():

@@ -1,0 +1,127 @@
+"""The hub's constraints on linkage, on encodings only: who can never be one person."""
+
+from __future__ import annotations
+
+from kinfold.ingest import linking
+from kinfold.linkage import ColumnMap, EncodedTable, encode, new_secret
+
+SECRET = new_secret()
+MAP = ColumnMap.parse(
+    "given_name=first,surname=last,address=address,postcode=postcode,dob=dob,id=id"
+)
+
+
+def table(source: str, rows: list[dict[str, str]]) -> EncodedTable:
+    full = [{"first": "", "last": "", "address": "", "postcode": "", "dob": "", **r} for r in rows]
+    return encode(full, MAP, SECRET, source=source)
+
+
+def test_a_row_and_the_person_it_names_are_kept_apart() -> None:
+    named = table(
+        "schools~related",
+        [{"id": "2016Q1/P1/0", "first": "Ann"}, {"id": "2016Q1/P2/0", "first": "Bo"}],
+    )
+    pairs = linking.named_apart([table("schools", [{"id": "P1"}]), named])
+    assert pairs == [
+        (("schools", "P1"), ("schools~related", "2016Q1/P1/0")),
+        (("schools", "P2"), ("schools~related", "2016Q1/P2/0")),
+    ]
+
+
+def test_namesakes_named_at_different_addresses_are_kept_apart_and_at_one_address_not() -> None:
+    maryam = {"first": "Maryam", "last": "Khatun"}
+    named = table(
+        "schools~related",
+        [
+            {"id": "Q/A/0", **maryam, "address": "12 Highfield Lane", "postcode": "NF1 4AH"},
+            {"id": "Q/B/0", **maryam, "address": "12 Highfield Lane", "postcode": "NF1 4AH"},
+            {"id": "Q/C/0", **maryam, "address": "Flat 22, Mandela Court", "postcode": "NF3 5AB"},
+            {
+                "id": "Q/D/0",
+                "first": "Maryam",
+                "last": "Khan",
+                "address": "1 Oak Road",
+                "postcode": "NF2 1AA",
+            },
+            {"id": "Q/E/0", **maryam},  # no address: links as the evidence says
+        ],
+    )
+    pairs = {(a[1], b[1]) for a, b in linking.namesakes_apart([named])}
+    assert pairs == {("Q/A/0", "Q/C/0"), ("Q/B/0", "Q/C/0")}
+
+
+def test_a_carer_named_by_name_alone_is_not_linked() -> None:
+    named = table(
+        "csc~related",
+        [
+            {"id": "Q/1/0", "first": "Sam", "last": "Example"},
+            {"id": "Q/2/0", "first": "Sam", "last": "Example", "dob": "1980-01-02"},
+            {"id": "Q/3/0", "first": "Sam", "last": "Example", "postcode": "NF1 1AA"},
+        ],
+    )
+    tables, left_out = linking.tables_to_link([], [named])
+    assert left_out == 1
+    assert tables[0].record_ids.tolist() == ["Q/2/0", "Q/3/0"]
+
+
+def test_a_name_only_tie_is_not_made_where_namesakes_live() -> None:
+    records = table(
+        "health",
+        [
+            {
+                "id": "H1",
+                "first": "Lily",
+                "last": "Miller",
+                "dob": "1957-12-26",
+                "postcode": "NF1 1AA",
+                "address": "1 Oak Road",
+            },
+            {
+                "id": "H2",
+                "first": "Lily",
+                "last": "Miller",
+                "dob": "1984-03-02",
+                "postcode": "NF2 2BB",
+                "address": "9 Elm Way",
+            },
+        ],
+    )
+    carers = table(
+        "csc~related", [{"id": "Q/C1/0", "first": "Lily", "last": "Miller", "dob": "1957-12-26"}]
+    )
+    contacts = table(
+        "schools~related",
+        [
+            {
+                "id": "Q/S1/0",
+                "first": "Lily",
+                "last": "Miller",
+                "address": "9 Elm Way",
+                "postcode": "NF2 2BB",
+            }
+        ],
+    )
+    pairs = {(a[1], b[1]) for a, b in linking.ambiguous_names_apart([records, carers, contacts])}
+    # the carer (a date of birth, no address) and the contact (an address, no date of birth) share
+    # nothing but a name two people have: they are kept apart; everything comparable is left to
+    # linkage
+    assert pairs == {("Q/C1/0", "Q/S1/0")}
+
+
+def test_a_name_only_one_person_has_joins_as_the_evidence_says() -> None:
+    records = table(
+        "health", [{"id": "H1", "first": "Zebedee", "last": "Quill", "dob": "1957-12-26"}]
+    )
+    contacts = table(
+        "schools~related",
+        [
+            {
+                "id": "Q/S1/0",
+                "first": "Zebedee",
+                "last": "Quill",
+                "address": "9 Elm Way",
+                "postcode": "NF2 2BB",
+            }
+        ],
+    )
+    assert linking.ambiguous_names_apart([records, contacts]) == []
