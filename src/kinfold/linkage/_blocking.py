@@ -104,16 +104,19 @@ def pair_source(left: Keys, right: Keys | None, max_block_pairs: int) -> PairSou
     for p in range(passes):
         a = _groups(left[:, p])
         if same:
-            kept = a.keys[(a.counts > 1) & (a.counts * (a.counts - 1) // 2 <= max_block_pairs)]
-            stats.skipped_keys[p] = int(((a.counts > 1) & ~np.isin(a.keys, kept)).sum())
-            left[:, p][~np.isin(left[:, p], kept)] = 0
+            pairs = a.counts * (a.counts - 1) // 2
+            usable = (a.counts > 1) & (pairs <= max_block_pairs)
+            stats.skipped_keys[p] = int(((a.counts > 1) & ~usable).sum())
+            left[a.order[~np.repeat(usable, a.counts)], p] = 0  # alone, or in too big a block
             continue
         b = _groups(right[:, p])
         _, ia, ib = np.intersect1d(a.keys, b.keys, assume_unique=True, return_indices=True)
         keep = a.counts[ia] * b.counts[ib] <= max_block_pairs
         stats.skipped_keys[p] = int((~keep).sum())
-        left[:, p][~np.isin(left[:, p], a.keys[ia[keep]])] = 0
-        right[:, p][~np.isin(right[:, p], b.keys[ib[keep]])] = 0
+        for side, groups, matched in ((left, a, ia[keep]), (right, b, ib[keep])):
+            usable = np.zeros(len(groups.keys), dtype=np.bool_)
+            usable[matched] = True
+            side[groups.order[~np.repeat(usable, groups.counts)], p] = 0
     return PairSource(left, right, same, stats)
 
 

@@ -127,10 +127,13 @@ def levels(
     right: EncodedTable,
     li: Index,
     ri: Index,
+    *,
+    crosswise: bool = True,
 ) -> Levels:
-    """The (pairs, comparisons) level matrix."""
+    """The (pairs, comparisons) level matrix. ``crosswise=False`` skips looking for names written
+    the wrong way round (for random pairs, where it almost never matters and costs a third)."""
     out = np.zeros((len(li), len(design)), dtype=np.uint8)
-    similarities = _name_similarities(design, left, right, li, ri)
+    similarities = _name_similarities(design, left, right, li, ri) if crosswise else {}
     for column, comparison in enumerate(design):
         if comparison.kind == "reference":
             out[:, column] = _reference_levels(left, right, comparison.name, li, ri)
@@ -192,10 +195,21 @@ def dice_across(
     left: EncodedTable, right: EncodedTable, left_name: str, right_name: str, li: Index, ri: Index
 ) -> Similarity:
     """Dice of the left records' ``left_name`` filter with the right records' ``right_name``."""
-    common = np.bitwise_count(left.filters[left_name][li] & right.filters[right_name][ri]).sum(
-        axis=1, dtype=np.int32
-    )
-    a, b = left.popcount(left_name)[li], right.popcount(right_name)[ri]
+    common, a, b = _common_bits(left, right, left_name, right_name, li, ri)
+    return _dice(common, a, b)
+
+
+def _common_bits(
+    left: EncodedTable, right: EncodedTable, left_name: str, right_name: str, li: Index, ri: Index
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
+    """Per pair: bits set in both filters, and in each."""
+    both = np.take(left.filters[left_name], li, axis=0)  # np.take: 3x faster than a[li] here
+    both &= np.take(right.filters[right_name], ri, axis=0)
+    common = np.bitwise_count(both).sum(axis=1, dtype=np.int32)
+    return common, left.popcount(left_name)[li], right.popcount(right_name)[ri]
+
+
+def _dice(common: NDArray[np.int32], a: NDArray[np.int32], b: NDArray[np.int32]) -> Similarity:
     missing = (a == 0) | (b == 0)
     similarity = np.where(missing, 0.0, 2.0 * common / np.maximum(a + b, 1)).astype(np.float32)
     return similarity, (2 * common == a + b) & ~missing, missing
@@ -236,26 +250,27 @@ def overlap(
     left: EncodedTable, right: EncodedTable, name: str, li: Index, ri: Index
 ) -> NDArray[np.float32]:
     """Bits two filters share over the bits of the emptier one (the overlap coefficient)."""
-    common = np.bitwise_count(left.filters[name][li] & right.filters[name][ri]).sum(
-        axis=1, dtype=np.int32
-    )
-    smaller = np.minimum(left.popcount(name)[li], right.popcount(name)[ri])
-    found: NDArray[np.float32] = (common / np.maximum(smaller, 1)).astype(np.float32)
+    return _overlap(*_common_bits(left, right, name, name, li, ri))
+
+
+def _overlap(
+    common: NDArray[np.int32], a: NDArray[np.int32], b: NDArray[np.int32]
+) -> NDArray[np.float32]:
+    found: NDArray[np.float32] = (common / np.maximum(np.minimum(a, b), 1)).astype(np.float32)
     return found
 
 
 def _location_levels(left: EncodedTable, right: EncodedTable, li: Index, ri: Index) -> Levels:
     """Address and postcode read together (see LOCATION_LEVELS)."""
-    address, same_address, no_address = dice(left, right, "address", li, ri)
+    bits = _common_bits(left, right, "address", "address", li, ri)
+    address, same_address, no_address = _dice(*bits)
     postcode, same_postcode, no_postcode = dice(left, right, "postcode", li, ri)
     uprn_left, uprn_right = left.tokens["uprn"][li], right.tokens["uprn"][ri]
     same_address |= (uprn_left == uprn_right) & (uprn_left != 0) & ~no_address
     # one address written with its locality and town, the other without, is still the address:
     # use the share of the shorter address found in the longer when the house numbers agree
     numbers = left.tokens[ADDRESS_NUMBERS_TOKEN][li] == right.tokens[ADDRESS_NUMBERS_TOKEN][ri]
-    address = np.where(
-        numbers, np.maximum(address, overlap(left, right, "address", li, ri)), address
-    )
+    address = np.where(numbers, np.maximum(address, _overlap(*bits)), address)
     close_address = (address >= ADDRESS_CLOSE) & ~no_address & numbers
     close_postcode = (postcode >= POSTCODE_CLOSE) & ~no_postcode
     postcode_fits = no_postcode | same_postcode | close_postcode

@@ -6,11 +6,13 @@ any size fits in memory as encodings (about 200 bytes a record with the default 
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Final, Literal
 
@@ -21,7 +23,7 @@ from kinfold.errors import InputError
 from kinfold.linkage import _normalise as norm
 from kinfold.linkage._bloom import FieldFilter, qgrams
 from kinfold.linkage._columns import ColumnMap, FieldSource
-from kinfold.linkage._keys import check_secret, derive, key_id, token64, tokens64
+from kinfold.linkage._keys import check_secret, derive, key_id, tokens64
 from kinfold.linkage._settings import BlockingPass, Settings
 from kinfold.linkage._table import EncodedTable, TableHeader
 from kinfold.linkage.fields import FUZZY_FIELDS, REFERENCE_FIELDS
@@ -74,6 +76,24 @@ class _Canonical:
     values: dict[str, list[str]] = field(default_factory=lambda: {f: [] for f in _ENCODED})
     first_names: list[str] = field(default_factory=list)
 
+    def part(self, start: int, stop: int) -> _Canonical:
+        """Rows ``start`` to ``stop`` of the chunk."""
+        return _Canonical(
+            self.ids[start:stop],
+            {f: v[start:stop] for f, v in self.values.items()},
+            self.first_names[start:stop],
+        )
+
+
+#: One encoded chunk: record ids, filters, tokens, blocking keys.
+Encoded = tuple[
+    list[str], dict[str, NDArray[np.uint64]], dict[str, NDArray[np.uint64]], NDArray[np.uint64]
+]
+#: Chunks at least this long are encoded in parts in worker processes when ``workers`` > 1.
+PARALLEL_ENCODE_FROM: Final = 20_000
+#: What forked encoding workers read (fork shares it; only the results are sent back).
+_JOB: dict[str, tuple[_Encoder, _Canonical]] = {}
+
 
 def encode(
     rows: Iterable[Mapping[str, str | None]],
@@ -86,6 +106,7 @@ def encode(
     file: str | Path | None = None,
     report: EncodeReport | None = None,
     first_row: int = 2,
+    workers: int = 1,
 ) -> EncodedTable:
     """Encode an extract's rows (dicts of column → text) into an :class:`EncodedTable`.
 
@@ -93,13 +114,16 @@ def encode(
     sex that is neither): ``"error"`` raises InputError naming file, row and column; ``"skip-row"``
     drops the row and ``"blank"`` treats the value as missing — both record it in ``report``.
     Rows are numbered from ``first_row`` (2: the header is row 1). Missing values are not errors.
+    ``workers`` > 1 encodes big chunks in that many forked processes (rows are still read and
+    checked in order here; the result is identical). Leave it at 1 inside a process holding
+    connections or threads it should not fork (a web or database process).
     """
     check_secret(secret)
     settings = settings or Settings.default()
     report = report if report is not None else EncodeReport()
     encoder = _Encoder(secret, settings)
     reader = _RowReader(column_map, bad_values, None if file is None else str(file), report)
-    chunks = [encoder.encode_chunk(chunk) for chunk in reader.chunks(rows, first_row)]
+    chunks = [_encode_chunk(encoder, chunk, workers) for chunk in reader.chunks(rows, first_row)]
     report.records = sum(len(c[0]) for c in chunks)
     if not chunks:
         chunks.append(encoder.encode_chunk(_Canonical()))
@@ -119,6 +143,33 @@ def encode(
         {t: np.concatenate([c[2][t] for c in chunks]) for t in chunks[0][2]},
         np.concatenate([c[3] for c in chunks]),
     )
+
+
+def _encode_chunk(encoder: _Encoder, chunk: _Canonical, workers: int) -> Encoded:
+    """One chunk encoded, in ``workers`` forked processes when it is big enough to pay."""
+    size = len(chunk.ids)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if workers < 2 or size < PARALLEL_ENCODE_FROM or not fork:
+        return encoder.encode_chunk(chunk)
+    bounds = np.linspace(0, size, workers + 1).astype(int).tolist()
+    _JOB["job"] = (encoder, chunk)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            parts = list(pool.map(_encode_part, pairwise(bounds)))
+    finally:
+        _JOB.clear()
+    return (
+        [i for p in parts for i in p[0]],
+        {f: np.concatenate([p[1][f] for p in parts]) for f in parts[0][1]},
+        {t: np.concatenate([p[2][t] for p in parts]) for t in parts[0][2]},
+        np.concatenate([p[3] for p in parts]),
+    )
+
+
+def _encode_part(bounds: tuple[int, int]) -> Encoded:
+    encoder, chunk = _JOB["job"]
+    return encoder.encode_chunk(chunk.part(*bounds))
 
 
 def key_domain(field: str) -> str:
@@ -313,6 +364,7 @@ class _Encoder:
         self.nickname_key = derive(secret, "nickname")
         self.household_key = derive(secret, "household")
         self.dob_key = derive(secret, "token/dob.unordered")
+        self._words: dict[str, int] = {}  # address word (with its neighbours' marks) → mask
         self.grams: dict[str, Callable[[str], list[str]]] = {
             "given_name": self._text_grams,
             "surname": self._text_grams,
@@ -328,11 +380,7 @@ class _Encoder:
     def _postcode_grams(self, value: str) -> list[str]:
         return [*qgrams(value, self.settings.qgram), "\x01" + norm.postcode_district(value)]
 
-    def encode_chunk(
-        self, chunk: _Canonical
-    ) -> tuple[
-        list[str], dict[str, NDArray[np.uint64]], dict[str, NDArray[np.uint64]], NDArray[np.uint64]
-    ]:
+    def encode_chunk(self, chunk: _Canonical) -> Encoded:
         salts = self._salts(chunk)
         filters = {f: self._field_rows(f, chunk.values[f], salts) for f in FUZZY_FIELDS}
         tokens = {
@@ -362,15 +410,40 @@ class _Encoder:
             (distinct.setdefault(v, len(distinct)) for v in keyed), dtype=np.intp, count=len(keyed)
         )
         grams, filt = self.grams[name], self.filters[name]
+        if name == "address" and self.settings.qgram == 2:
+            # addresses repeat their words: build each from its words' cached filters
+            mask: Callable[[str, str], int] = self._address_mask
+        else:
+            mask = lambda value, prefix: filt.mask(grams(value), prefix)  # noqa: E731
         masks = []
-        mask = filt.mask
         if salted:
             for value in distinct:
                 salt, _, plain = value.rpartition(_SEP)
-                masks.append(mask(grams(plain), salt + _SEP) if plain else 0)
+                masks.append(mask(plain, salt + _SEP) if plain else 0)
         else:
-            masks = [mask(grams(value)) if value else 0 for value in distinct]
+            masks = [mask(value, "") if value else 0 for value in distinct]
         return filt.rows(masks)[inverse]
+
+    def _address_mask(self, value: str, prefix: str) -> int:
+        """The address filter of a value, OR-ed together word by word.
+
+        A normalised address is words joined by single spaces, so its bigrams are each word's
+        bigrams with the space (or the start or end mark) on either side of it: the filter is
+        the OR of its words' filters, which are cached, as streets and towns repeat."""
+        words = self._words
+        result = 0
+        pieces = value.split(" ")
+        last = len(pieces) - 1
+        for i, word in enumerate(pieces):
+            padded = ("\x02" if i == 0 else " ") + word + ("\x03" if i == last else " ")
+            key = prefix + padded
+            found = words.get(key)
+            if found is None:
+                found = words[key] = self.filters["address"].mask(
+                    [padded[j : j + 2] for j in range(len(padded) - 1)], prefix
+                )
+            result |= found
+        return result
 
     @staticmethod
     def _tokens(key: bytes, values: list[str]) -> NDArray[np.uint64]:
@@ -378,9 +451,9 @@ class _Encoder:
 
     def _nicknames(self, first_names: list[str]) -> NDArray[np.uint64]:
         out = np.zeros((len(first_names), NICKNAME_SLOTS), dtype=np.uint64)
-        for row, name in enumerate(first_names):
-            for slot, group in enumerate(norm.nicknames(name)[:NICKNAME_SLOTS]):
-                out[row, slot] = token64(self.nickname_key, group)
+        for slot in range(NICKNAME_SLOTS):
+            groups = [_slot(norm.nicknames(name), slot) for name in first_names]
+            out[:, slot] = tokens64(self.nickname_key, groups)
         return out
 
     def _households(self, chunk: _Canonical) -> NDArray[np.uint64]:
@@ -397,7 +470,8 @@ class _Encoder:
         return self._tokens(self.household_key, texts)
 
     def _blocking(self, chunk: _Canonical) -> NDArray[np.uint64]:
-        columns = [self._pass_keys(p, chunk) for p in self.settings.blocking]
+        parts: dict[tuple[str, str], list[str]] = {}  # several passes share a part
+        columns = [self._pass_keys(p, chunk, parts) for p in self.settings.blocking]
         columns += [
             self._tokens(self.blocking_key, _prefixed(f, chunk.values[f])) for f in REFERENCE_FIELDS
         ]
@@ -405,13 +479,23 @@ class _Encoder:
             return np.zeros((len(chunk.ids), 0), dtype=np.uint64)
         return np.stack(columns, axis=1) if chunk.ids else np.zeros((0, len(columns)), np.uint64)
 
-    def _pass_keys(self, blocking: BlockingPass, chunk: _Canonical) -> NDArray[np.uint64]:
-        parts = [_component(f, t, chunk) for f, t in blocking.parts]
+    def _pass_keys(
+        self, blocking: BlockingPass, chunk: _Canonical, made: dict[tuple[str, str], list[str]]
+    ) -> NDArray[np.uint64]:
+        parts = []
+        for part in blocking.parts:
+            if part not in made:
+                made[part] = _component(*part, chunk)
+            parts.append(made[part])
         label = blocking.name + _SEP
         texts = [
             label + _SEP.join(values) if all(values) else "" for values in zip(*parts, strict=True)
         ]
         return self._tokens(self.blocking_key, texts)
+
+
+def _slot(groups: tuple[str, ...], slot: int) -> str:
+    return groups[slot] if slot < len(groups) else ""
 
 
 def _prefixed(name: str, values: list[str]) -> list[str]:

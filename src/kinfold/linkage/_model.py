@@ -213,14 +213,17 @@ def fit_session(
     iterations: int,
     share_prior: float,
     interactions: tuple[Interaction, ...] = (),
+    start: list[Floats] | None = None,
 ) -> Session:
     """EM for ``m`` (of the ``included`` comparisons) and the match share, with ``u`` held fixed.
 
     Run on the pairs that share one blocking key, leaving out the comparisons of the fields that
     key is made from: given that key, a non-match's other fields look like any random pair's, so
     ``u`` measured on random pairs is right for them (Splink's way of training on blocked pairs).
+    ``start`` (a previous round's ``m``) is where EM starts instead of the generic guess, so a
+    second round converges in a few steps.
     """
-    m = {c: prior_m(design[c]) for c in included}
+    m = {c: (start[c] if start is not None else prior_m(design[c])) for c in included}
     share = share_prior
     overlap = np.zeros(len(patterns))
     for interaction in interactions:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.random  # loaded with the module, not on first use
 from numpy.typing import NDArray
 
 from kinfold.linkage._blocking import pair_source
@@ -118,6 +119,7 @@ class Trainer:
                 self.settings.em_iterations,
                 self.settings.prior_match_share,
                 overlaps,
+                previous.m if previous is not None else None,
             )
             found.append(self._trusted(session, included))
         m = combine_sessions(self.design, found)
@@ -319,11 +321,12 @@ def _random_levels(
     if n_left == 0 or n_right == 0 or (same and n_left < 2):
         return np.zeros((0, len(design)), dtype=np.uint8)
     generator = np.random.default_rng(20150401)  # fixed: results must not vary run to run
-    wanted = max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * (n_left + n_right))
+    records = n_left if same else n_left + n_right  # a table linked with itself counts once
+    wanted = max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * records)
     size = min(RANDOM_PAIRS, wanted, n_left * n_right)
     li = generator.integers(0, n_left, size)
     ri = generator.integers(0, n_right, size)
     if same:
         keep = li != ri
         li, ri = li[keep], ri[keep]
-    return levels(design, left, right, li, ri)
+    return levels(design, left, right, li, ri, crosswise=False)

@@ -204,6 +204,7 @@ def _encode_file(
         bad_values=_policy(args),
         file=path,
         report=report,
+        workers=worker_count(settings.workers),
     )
     _tell_bad_values(path, report)
     return table
@@ -270,8 +271,10 @@ def _encode_job(
     job: tuple[Path, str, str, str],
     shared: tuple[bytes, Settings, argparse.Namespace] | None = None,
 ) -> tuple[EncodedTable, EncodeReport]:
-    """Encode one side of ``kinfold link`` (in a worker process when there are two)."""
+    """Encode one side of ``kinfold link`` (in a worker process when there are two; here, when
+    the sides take turns, each in worker processes of its own if it is big enough)."""
     secret, settings, args = shared or _ENCODE_JOB["job"]
+    workers = worker_count(settings.workers) if shared is not None else 1
     path, map_text, source, option = job
     column_map = _column_map(map_text, option)
     report = EncodeReport()
@@ -284,6 +287,7 @@ def _encode_job(
         bad_values=_policy(args),
         file=path,
         report=report,
+        workers=workers,
     )
     return table, report
 
