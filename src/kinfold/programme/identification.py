@@ -71,7 +71,7 @@ _CHUNK = 2000
 #: anything about this quarter, none of whose members turned up elsewhere, still exists (with no
 #: flags: an improving family generates no records) for up to KINFOLD_UNSEEN_FAMILY_QUARTERS.
 STAY_QUARTERS = 4
-CARRY_QUARTERS = 3
+CARRY_QUARTERS = 2
 
 
 def stay_quarters() -> int:

@@ -215,6 +215,8 @@ def actions(journey: Journey, user: User) -> list[Action]:
     found = []
     for transition in allowed(journey, user.role):
         blocked = transition.guard(journey) if transition.guard else ""
+        if transition.target == State.CLAIMED:
+            blocked = "the results claim is prepared on the claims page, which moves the journey"
         found.append(Action(transition.target.value, transition.action, blocked))
     return found
 
