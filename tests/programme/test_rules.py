@@ -1,0 +1,131 @@
+"""The array rules on small, hand-checked cases (no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kinfold.programme import rules
+from kinfold.programme.frameworks import FamilyRule
+from kinfold.quarters import Quarter
+
+Q = Quarter(2016, 1)
+
+
+def arr(*values: int) -> rules.I64:
+    return np.array(values, dtype=np.int64)
+
+
+def test_parents_as_partners_last_named_them() -> None:
+    links = rules.ParentLinks(
+        child=arr(1, 1, 1, 2),
+        parent=arr(10, 11, 12, 20),
+        quarter=arr(Q.index - 2, Q.index - 1, Q.index + 1, Q.index - 3),
+    )
+    child, parent = links.as_of(Q)
+    assert sorted(zip(child.tolist(), parent.tolist(), strict=True)) == [(1, 11), (2, 20)]
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(10, 14), st.integers(-3, 2)), max_size=20))
+def test_each_child_keeps_only_its_latest_named_parents(rows: list[tuple[int, int, int]]) -> None:
+    links = rules.ParentLinks(
+        arr(*[r[0] for r in rows]), arr(*[r[1] for r in rows]), arr(*[Q.index + r[2] for r in rows])
+    )
+    child, parent = links.as_of(Q)
+    expected = set()
+    for c in {r[0] for r in rows}:
+        named = [r for r in rows if r[0] == c and r[2] <= 0]
+        if named:
+            latest = max(r[2] for r in named)
+            expected |= {(c, r[1]) for r in named if r[2] == latest}
+    assert set(zip(child.tolist(), parent.tolist(), strict=True)) == expected
+
+
+def test_people_without_records_stay_where_they_were_last_seen() -> None:
+    table = np.array(
+        [
+            (Q.index - 3, 1, 100),
+            (Q.index - 1, 1, 101),  # moved, then unseen
+            (Q.index - 5, 2, 200),  # unseen too long
+            (Q.index, 3, 300),  # seen this quarter
+            (Q.index - 1, 3, 301),
+        ],
+        dtype=np.int64,
+    )
+    found = rules.residents_at(Q, table, stay=4)
+    assert dict(zip(found.person.tolist(), found.household.tolist(), strict=True)) == {
+        1: 101,
+        3: 300,
+    }
+    assert dict(zip(found.person.tolist(), found.seen_mask().tolist(), strict=True)) == {
+        1: False,
+        3: True,
+    }
+
+
+# At the end of 2016Q1 a birthday is taken as not yet passed: born 1998 reads as 17.
+@pytest.mark.parametrize(
+    ("born", "educated", "dependent"),
+    [
+        (2000, False, True),
+        (1998, False, True),
+        (1997, False, False),
+        (1997, True, True),
+        (1995, True, False),
+        (0, False, False),  # year unknown: an adult
+    ],
+)
+def test_dependent_children(born: int, educated: bool, dependent: bool) -> None:
+    persons = rules.Persons.of([1], [born])
+    result = rules.dependent(FamilyRule(), Q, arr(1), persons, arr(1) if educated else arr())
+    assert bool(result[0]) is dependent
+
+
+def test_a_household_nobody_heard_of_this_quarter_is_not_a_family() -> None:
+    residents = rules.Residents(
+        Q, arr(1, 2, 3, 4), arr(10, 10, 20, 20), np.array([False, False, True, False])
+    )
+    persons = rules.Persons.of([1, 2, 3, 4], [1980, 2008, 1980, 2008])
+    groups = rules.form_groups(residents, persons, arr(), rules.ParentLinks.empty(), FamilyRule())
+    assert groups.keys.tolist() == [20]
+
+
+def test_a_child_moving_to_the_other_parents_home_starts_a_new_family() -> None:
+    persons = rules.Persons.of([1, 2, 3], [1980, 2008, 1978])
+    before = rules.form_groups(
+        rules.Residents(Q - 1, arr(1, 2, 3), arr(10, 10, 30)),
+        persons,
+        arr(),
+        rules.ParentLinks.empty(),
+        FamilyRule(),
+    )
+    after = rules.form_groups(
+        rules.Residents(Q, arr(1, 2, 3), arr(10, 30, 30)),
+        persons,
+        arr(),
+        rules.ParentLinks.empty(),
+        FamilyRule(),
+    )
+    assert after.keys.tolist() == [30]
+    assert rules.match_groups(before, after).tolist() == [-1]
+
+
+def test_a_household_moving_house_keeps_its_family() -> None:
+    persons = rules.Persons.of([1, 2], [1980, 2008])
+    before = rules.form_groups(
+        rules.Residents(Q - 1, arr(1, 2), arr(10, 10)),
+        persons,
+        arr(),
+        rules.ParentLinks.empty(),
+        FamilyRule(),
+    )
+    after = rules.form_groups(
+        rules.Residents(Q, arr(1, 2), arr(40, 40)),
+        persons,
+        arr(),
+        rules.ParentLinks.empty(),
+        FamilyRule(),
+    )
+    assert rules.match_groups(before, after).tolist() == [0]
