@@ -369,7 +369,7 @@ def test_spreadsheets_are_read_with_their_date_cells(tmp_path: Path) -> None:
     assert sheet is not None
     sheet.append(HEADER)
     for row in _school(RIGHT_PEOPLE):
-        values = [row[h] for h in HEADER]
+        values: list[str | date] = [row[h] for h in HEADER]
         values[3] = date.fromisoformat(row["dob"])  # a real date cell, not text
         sheet.append(values)
     book.save(tmp_path / "b.xlsx")

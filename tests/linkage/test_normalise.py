@@ -126,9 +126,22 @@ def test_reference_numbers(field: str, raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("bill", "william"), ("kate", "catherine"), ("peggy", "margaret"), ("jim", "jamie")],
+    [
+        ("bill", "william"),
+        ("kate", "catherine"),
+        ("peggy", "margaret"),
+        ("jim", "jamie"),
+        ("livvy", "olivia"),
+        ("bally", "balwinder"),
+        ("seun", "oluwaseun"),
+        ("kasia", "katarzyna"),
+        ("shivaun", "siobhan"),
+        ("muhammad", "mohammed"),
+        ("jakub", "jacob"),
+        ("huseyin", "hussain"),
+    ],
 )
-def test_nicknames_share_a_group(a: str, b: str) -> None:
+def test_nicknames_and_variants_share_a_group(a: str, b: str) -> None:
     assert set(norm.nicknames(a)) & set(norm.nicknames(b))
 
 

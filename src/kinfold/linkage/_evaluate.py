@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TypeVar
+
+#: A record's key (an id, or a (source, id) pair): any hashable type, the same in both clusterings.
+Record = TypeVar("Record", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,12 @@ def pair_accuracy(
     return Accuracy(both, len(made) - both, len(true) - both)
 
 
-def cluster_pairs(clusters: Mapping[Hashable, Hashable]) -> set[tuple[Hashable, Hashable]]:
+def cluster_pairs(clusters: Mapping[Record, Hashable]) -> set[tuple[Record, Record]]:
     """Every unordered pair of records in the same cluster, as (smaller, larger) by ``repr``."""
-    groups: dict[Hashable, list[Hashable]] = {}
+    groups: dict[Hashable, list[Record]] = {}
     for record, cluster in clusters.items():
         groups.setdefault(cluster, []).append(record)
-    pairs: set[tuple[Hashable, Hashable]] = set()
+    pairs: set[tuple[Record, Record]] = set()
     for members in groups.values():
         members.sort(key=repr)
         pairs.update(combinations(members, 2))
@@ -56,7 +60,8 @@ def cluster_pairs(clusters: Mapping[Hashable, Hashable]) -> set[tuple[Hashable, 
 
 
 def cluster_accuracy(
-    found: Mapping[Hashable, Hashable], truth: Mapping[Hashable, Hashable]
+    found: Mapping[Record, Hashable], truth: Mapping[Record, Hashable]
 ) -> Accuracy:
     """Pairwise accuracy of a clustering (record → cluster) against true clusters."""
-    return pair_accuracy(cluster_pairs(found), cluster_pairs(truth))
+    made, true = cluster_pairs(found), cluster_pairs(truth)
+    return pair_accuracy(made, true)

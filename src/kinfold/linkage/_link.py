@@ -37,9 +37,11 @@ Index = NDArray[np.intp]
 Floats = NDArray[np.float64]
 #: Term-frequency adjustments are kept within this many bits either way.
 TF_LIMIT = 6.0
-#: A disagreement this many bits against (or more) on a field a person keeps is one that almost
-#: never happens to one person: a pair not linked with it is kept apart in clustering.
-FIXED_DISAGREEMENT_BITS = -8.0
+#: A disagreement on a field a person keeps that the data show in fewer than this share of true
+#: matches, and at least FIXED_DISAGREEMENT_BITS against, almost never happens to one person: a
+#: pair not linked with it is kept apart in clustering.
+FIXED_DISAGREEMENT_M = 0.02
+FIXED_DISAGREEMENT_BITS = -5.0
 FIXED_FIELDS = frozenset({"dob", "sex"})
 
 
@@ -277,12 +279,15 @@ class _Scorer:
         self, model: FellegiSunter, code: NDArray[np.int64]
     ) -> NDArray[np.bool_]:
         """Per pair: it disagrees on something a person keeps — date of birth, sex, a reference
-        number — at a level the data say almost never happens to one person (weight at most
-        FIXED_DISAGREEMENT_BITS: a completely different date of birth in a borough's extracts,
-        but not in FEBRL's, whose duplicates often carry a garbled one)."""
+        number — at a level the data say almost never happens to one person (in under
+        FIXED_DISAGREEMENT_M of true matches: a completely different date of birth or another
+        UPN in a borough's extracts, but not in FEBRL's, whose duplicates often carry a garbled
+        date of birth or social security number)."""
         weights = model.level_weights()
         strong = {
-            c: np.flatnonzero(weights[c] <= FIXED_DISAGREEMENT_BITS)
+            c: np.flatnonzero(
+                (weights[c] <= FIXED_DISAGREEMENT_BITS) & (model.m[c] < FIXED_DISAGREEMENT_M)
+            )
             for c, comparison in enumerate(self.design)
             if comparison.name in FIXED_FIELDS or comparison.kind == "reference"
         }
