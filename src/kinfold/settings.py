@@ -239,9 +239,6 @@ KINFOLD_INGEST_REPORTS_DIR = os.environ.get("KINFOLD_INGEST_REPORTS_DIR") or str
 )
 # The extract schemas (one TOML per partner; docs/contracts.md).
 KINFOLD_SCHEMAS_DIR = os.environ.get("KINFOLD_SCHEMAS_DIR") or str(CONFIG_DIR / "schemas")
-# A person with no address this quarter stays in last quarter's household if a partner recorded them
-# within this many quarters (0: only addresses from this quarter's records count).
-KINFOLD_INGEST_CARRY_QUARTERS = int(os.environ.get("KINFOLD_INGEST_CARRY_QUARTERS", "4"))
 # Linkage settings the hub links with (a TOML laid over kinfold.linkage's defaults; its [linking]
 # section is the hub's own choice); empty: linkage's defaults.
 KINFOLD_LINKAGE_SETTINGS = os.environ.get("KINFOLD_LINKAGE_SETTINGS", "")

@@ -419,45 +419,16 @@ class _Writer:
         now = timezone.now()
         ids = bulk.insert_returning_ids(Household, ("hid", "created_at"), [(h, now) for h in fresh])
         existing.update(zip(fresh, ids, strict=True))
-        placed = [(existing[hid], self.persons[pid]) for pid, hid in sorted(chosen.items())]
-        carried = self._carried({person for _, person in placed})
         bulk.insert_rows(
             HouseholdMember,
             ("household", "person", "quarter"),
-            [(household, person, self.plan.quarter) for household, person in placed + carried],
+            [
+                (existing[hid], self.persons[pid], self.plan.quarter)
+                for pid, hid in sorted(chosen.items())
+            ],
         )
         self.report.households = len(hids)
-        self.report.household_members = len(placed) + len(carried)
-        self.report.carried_members = len(carried)
-
-    def _carried(self, placed: set[int]) -> list[tuple[int, int]]:
-        """Persons with no address this quarter stay where they lived last quarter, if a partner
-        recorded them within ``KINFOLD_INGEST_CARRY_QUARTERS`` quarters: partners record people
-        when something happens, not every quarter, and a father with no record this quarter
-        still lives with his children."""
-        keep = int(settings.KINFOLD_INGEST_CARRY_QUARTERS)
-        if keep <= 0:
-            return []
-        quarter = Quarter.parse(self.plan.quarter)
-        previous = HouseholdMember.objects.filter(quarter=str(quarter - 1)).values_list(
-            "person_id", "household_id"
-        )
-        waiting = {person: household for person, household in previous if person not in placed}
-        if not waiting:
-            return []
-        since, before = str(quarter - keep), str(quarter)
-        seen = set(
-            PartnerRecord.objects.filter(quarter__gte=since, quarter__lt=before)
-            .values_list("person_id", flat=True)
-            .distinct()
-        ) | set(
-            ParentLink.objects.filter(quarter__gte=since, quarter__lt=before)
-            .values_list("parent_id", flat=True)
-            .distinct()
-        )
-        return sorted(
-            (household, person) for person, household in waiting.items() if person in seen
-        )
+        self.report.household_members = len(chosen)
 
     # a bundle's content -------------------------------------------------------------------------
 

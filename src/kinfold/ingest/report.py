@@ -64,7 +64,6 @@ class IngestReport:
     merged_persons: int = 0
     households: int = 0
     household_members: int = 0
-    carried_members: int = 0  # of those, persons with no address this quarter kept where they were
     parent_links: int = 0
     identities_new: int = 0
     identities_unchanged: int = 0
@@ -94,8 +93,7 @@ class IngestReport:
         lines.append(
             f"{self.quarter}: {self.records:,} records → {self.persons:,} persons "
             f"({self.new_persons:,} new, {self.merged_persons:,} merged), "
-            f"{self.households:,} households ({self.carried_members:,} persons kept at last "
-            f"quarter's address), {self.parent_links:,} parent links; vault: "
+            f"{self.households:,} households, {self.parent_links:,} parent links; vault: "
             f"{self.identities_new:,} identities sealed, {self.identities_unchanged:,} unchanged"
         )
         if self.quarantined:
