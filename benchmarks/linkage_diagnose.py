@@ -245,7 +245,53 @@ def diagnose(
         "examples": fp_examples,
     }
     report["per record"] = record_view(by_person, by_cluster, found, real, records, quarter, plain)
+    report["name-only records"] = name_only(found, real, plain)
     return report
+
+
+def _name_key(values: Mapping[str, str]) -> tuple[str, str]:
+    from kinfold.linkage import _normalise as norm
+
+    given = norm.given_name(values.get("given_name") or "")[1]
+    return given, norm.surname(values.get("surname") or "")
+
+
+def name_only(
+    found: Mapping[Key, str], real: Mapping[Key, str], plain: Mapping[Key, Mapping[str, str]]
+) -> dict[str, Any]:
+    """Records with a name and nothing else (no date of birth, address, postcode or reference
+    number): how many could be placed at all, how many share their name with another person who
+    has records this quarter (then no one can tell which of them it is), and what was done."""
+    people_by_name: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for key, values in plain.items():
+        people_by_name[_name_key(values)].add(real[key])
+    records_of: dict[str, list[Key]] = defaultdict(list)
+    for key, person in real.items():
+        records_of[person].append(key)
+    members: dict[str, list[Key]] = defaultdict(list)
+    for key, cluster in found.items():
+        members[cluster].append(key)
+    outcome: Counter[str] = Counter()
+    for key, values in plain.items():
+        if coverage(values) != "name":
+            continue
+        person = real[key]
+        others = [k for k in records_of[person] if k != key]
+        namesakes = people_by_name[_name_key(values)] - {person}
+        kind = "a namesake has records" if namesakes else "no namesake in the data"
+        if not others:
+            kind += ", the person's only record"
+        together = [k for k in members[found[key]] if k != key]
+        right = sum(1 for k in together if real[k] == person)
+        wrong = len(together) - right
+        if not together:
+            done = "left alone" + (" (right)" if not others else f" (misses {len(others)})")
+        elif wrong:
+            done = f"joined another person ({wrong} wrong pairs, {right} right)"
+        else:
+            done = "joined its person" + (" (all)" if right == len(others) else " (part)")
+        outcome[f"{kind}: {done}"] += 1
+    return {"total": sum(outcome.values()), **dict(sorted(outcome.items()))}
 
 
 def cross_partner(found: Mapping[Key, str], real: Mapping[Key, str]) -> dict[str, float]:
