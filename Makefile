@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 export KINFOLD_CHROMIUM := $(CHROMIUM)
 
 .PHONY: help install assets chromium demo serve test test-fast test-postgres lint format bench \
-        bench-synth bench-linkage bench-access bench-audit bench-programme lock clean
+        bench-synth bench-linkage bench-ingest bench-access bench-audit bench-programme lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,13 +75,16 @@ $(VENV)/.bench-installed: $(BENCH_LOCK) $(VENV)/.installed
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-bench: bench-synth bench-linkage bench-access bench-audit bench-programme ## every benchmark (long)
+bench: bench-synth bench-linkage bench-ingest bench-access bench-audit bench-programme ## every benchmark (long)
 
 bench-synth: $(VENV)/.bench-installed ## synthetic borough generation time and memory
 	$(PY) -m benchmarks.synth
 
 bench-linkage: $(VENV)/.bench-installed ## linkage accuracy and speed beside Splink, recordlinkage, anonlink
 	$(PY) -m benchmarks.linkage
+
+bench-ingest: $(VENV)/.bench-installed ## a quarter's ingest at 250,000 residents (per stage, memory, accuracy)
+	$(PY) -m benchmarks.ingest
 
 bench-access: $(VENV)/.bench-installed ## access decision latency with its audit write
 	$(PY) -m benchmarks.access

@@ -22,6 +22,7 @@ def test_linkage_and_synth_import_without_django() -> None:
         "            continue  # the Spark runner needs pyspark, not Django\n"
         "        importlib.import_module(info.name)\n"
         "import kinfold.cli, kinfold.quarters, kinfold.errors\n"
+        "import kinfold.ingest.cli, kinfold.ingest.partner, kinfold.ingest.bundle\n"
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -33,3 +34,5 @@ def test_the_plain_cli_answers_help_without_django() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "hub commands" in result.stdout
+    for partner_command in ("encode", "bundle", "link", "synth"):
+        assert partner_command in result.stdout

@@ -2,8 +2,10 @@
 
 Two kinds of command live behind it:
 
-- *plain* commands (``synth``, ``encode``, ``link``, ``link-encoded``, ``dedupe``, ``keys``) use only the
-  plain libraries, so a partner can run them after ``pip install kinfold`` with no database or keys;
+- *plain* commands (``synth``, ``encode``, ``link``, ``link-encoded``, ``dedupe``, ``bundle``, ``keys``)
+  use only the plain libraries, so a partner can run them after ``pip install kinfold`` with no
+  database or hub keys (``bundle`` is the partner's quarterly job: its extract encoded for linkage,
+  with flags and details sealed to the hub);
 - *hub* commands (``demo``, ``serve``, ``audit``, ``quarter`` …) are Django management commands of the
   parts (``src/kinfold/<part>/management/commands/``), run with the hub's settings.
 
@@ -24,7 +26,7 @@ from kinfold import __version__
 from kinfold.errors import KinfoldError
 
 # Modules that add plain (Django-free) commands; each has `register(subparsers)`.
-PLAIN_COMMAND_MODULES = ("kinfold.synth.cli", "kinfold.linkage.cli")
+PLAIN_COMMAND_MODULES = ("kinfold.synth.cli", "kinfold.linkage.cli", "kinfold.ingest.cli")
 
 Handler = Callable[[argparse.Namespace], int]
 
