@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     tools = tuple(args.tools.split(",")) if args.tools else TOOLS
     sizes = args.sizes.split(",") if args.sizes else (["10k"] if args.quick else list(SIZES))
+    started = {"load_average": [round(x, 2) for x in os.getloadavg()], "time": time.time()}
     datasets = _datasets(args, sizes)
     results: list[dict[str, Any]] = []
     for dataset in datasets:
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     quarters = _quarters(args) if "kinfold" in tools and not args.no_borough else None
     report = {
         "command": "python -m benchmarks.linkage " + " ".join(argv or sys.argv[1:]),
-        "machine": _machine(),
+        "machine": {**_machine(), "load_average_at_start": started["load_average"]},
+        "commit": _commit(),
+        "minutes": round((time.time() - started["time"]) / 60, 1),
         "results": results,
         "quarters": quarters,
     }
@@ -213,6 +216,17 @@ def _quarters(args: argparse.Namespace) -> dict[str, Any] | None:
     return dict(json.loads(done.stdout))
 
 
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def _machine() -> dict[str, Any]:
     return {
         "cpus": psutil.cpu_count(),
@@ -227,8 +241,10 @@ def render(report: dict[str, Any]) -> str:
     lines = [f"Command: `{report['command']}`", ""]
     machine = report["machine"]
     lines.append(
+        f"Commit {report.get('commit', '?')}, {report.get('minutes', '?')} minutes. "
         f"Machine: {machine['cpus']} CPUs, {machine['memory_gb']} GB, Python {machine['python']}, "
-        f"load average at the end {machine['load_average']}."
+        f"load average at the start {machine.get('load_average_at_start', '?')}, "
+        f"at the end {machine['load_average']}."
     )
     lines.append("")
     by_dataset: dict[str, list[dict[str, Any]]] = {}
