@@ -35,6 +35,10 @@ def counts(database: Path) -> dict[str, int]:
             "staff_user",
             "agreements_agreement",
             "ingest_indicator",
+            "programme_identificationrun",
+            "programme_journey",
+            "staff_assignment",
+            "portal_portalaccount",
         )
         return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
 
@@ -54,7 +58,16 @@ def test_demo_builds_once_and_reuses_what_exists(tmp_path: Path) -> None:
     ):
         assert username in first.stdout
     before = counts(tmp_path / "kinfold.sqlite3")
+    # the real pipeline ran: partner flags ingested, every quarter identified, families allocated
     assert before["people_family"] > 0
+    assert before["ingest_indicator"] > 1000
+    assert before["programme_identificationrun"] == 12
+    assert before["programme_journey"] > 20
+    assert before["staff_assignment"] == 6
+    assert before["portal_portalaccount"] == 1
+    assert "Families eligible in 2018Q1" in first.stdout
+    assert "Family portal:" in first.stdout
+    assert str(tmp_path / "portal-outbox") in first.stdout
 
     second = demo(tmp_path)
     assert second.returncode == 0, second.stderr

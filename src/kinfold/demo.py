@@ -1,7 +1,8 @@
 """The demo: a working kinfold on synthetic data, built once and reused.
 
-`kinfold demo` migrates the database, loads the agreements, creates one sign-in per role, builds
-the demo borough and runs its quarter, then serves. Every step checks what exists first, so a
+`kinfold demo` migrates the database, loads the agreements, creates one sign-in per role, generates
+the synthetic demo borough and runs each of its quarters through ingest and identification,
+allocates a few families and opens a portal account for one family member, then serves. Every step checks what exists first, so a
 second run reuses everything and duplicates nothing.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from kinfold.agreements.models import Organisation
 from kinfold.agreements.services import load_folder
 from kinfold.audit.actors import Actor
 from kinfold.staff.models import Role, User
+from kinfold.synth import Preset
 
 
 @dataclass(frozen=True)
@@ -104,26 +107,91 @@ def _write_sign_ins(sign_ins: list[DemoSignIn]) -> None:
     path.chmod(0o600)
 
 
-def ensure_borough() -> int:
-    """Build the demo borough once; returns the number of families made this time."""
-    from kinfold import demo_fixture
+#: The demo borough: big enough for about 40 eligible families a quarter and three years of
+#: history (synth's own quick ``demo`` preset, 6,000 residents, gives fewer than ten), small
+#: enough to build in under a minute.
+DEMO_BOROUGH = Preset(residents=20_000, quarters=12)
 
-    return demo_fixture.build()
+
+def borough_dir() -> Path:
+    """Where the demo's synthetic borough (partner extracts and their ground truth) is kept."""
+    return Path(settings.DATA_DIR) / "demo-borough"
 
 
-def ensure_allocations(sign_ins: list[DemoSignIn]) -> None:
-    """Give the demo key worker some families, so signing in shows something."""
-    from kinfold.people.models import Family
+@dataclass(frozen=True)
+class QuarterDone:
+    quarter: str
+    records: int  # partner records taken in this time (0 when the quarter was already in)
+    eligible: int
+    reused: bool
+
+
+def ensure_borough(say: Callable[[str], None] = lambda _: None) -> list[QuarterDone]:
+    """Generate the demo borough once (``kinfold.synth`` preset ``demo``), then run each of its
+    quarters as a council would: ingest the partners' extracts (encoded and linked), then
+    identify. A quarter already identified is left as it is, so a second run changes nothing."""
+    from kinfold.ingest.services import ingest_quarter
+    from kinfold.programme.identification import identify
+    from kinfold.programme.models import IdentificationRun, RunStatus
+    from kinfold.synth import generate
+
+    folder = borough_dir()
+    preset = DEMO_BOROUGH
+    if not (folder / "manifest.json").exists():
+        say(f"Generating the synthetic demo borough ({preset.describe()})…")
+        generate(
+            folder,
+            residents=preset.residents,
+            seed=preset.seed,
+            start=preset.start,
+            quarters=preset.quarters,
+        )
+    done = []
+    quarters = sorted(p.name for p in (folder / "extracts").iterdir() if p.is_dir())
+    for quarter in quarters:
+        finished = IdentificationRun.objects.filter(quarter=quarter, status=RunStatus.DONE)
+        run = finished.order_by("-created_at").first()
+        if run is not None:
+            done.append(QuarterDone(quarter, 0, int(run.counts.get("eligible", 0)), True))
+            continue
+        report = ingest_quarter(folder / "extracts" / quarter, quarter, system_actor("demo"))
+        run = identify(quarter)
+        records = 0 if report.already_ingested else report.records
+        done.append(QuarterDone(quarter, records, int(run.counts.get("eligible", 0)), False))
+        say(
+            f"  {quarter}: {records:,} partner records in, "
+            f"{run.counts.get('eligible', 0):,} families eligible"
+        )
+    return done
+
+
+#: How many identified families the demo allocates to each demo key worker.
+DEMO_ALLOCATIONS = {"amara.keyworker": 4, "tom.keyworker": 2}
+
+
+def ensure_allocations() -> int:
+    """Allocate a few identified families to the demo key workers (by the demo team manager, as
+    in real life), and record that the first has been contacted, so signing in shows families at
+    different steps. Does nothing once any family is allocated; returns how many were."""
+    from kinfold.programme import journey
+    from kinfold.programme.models import Journey
     from kinfold.staff.models import Assignment
-    from kinfold.staff.services import allocate
 
     if Assignment.objects.exists():
-        return
+        return 0
     manager = User.objects.get(username="jo.manager")
-    workers = [
-        User.objects.get(username="amara.keyworker"),
-        User.objects.get(username="tom.keyworker"),
-    ]
-    families = list(Family.objects.order_by("id")[:4])
-    for i, family in enumerate(families[:3]):
-        allocate(manager, family.fid, workers[0] if i < 2 else workers[1])
+    waiting = list(
+        Journey.objects.filter(state="identified")
+        .select_related("family")
+        .order_by("identified_quarter", "family__fid")[: sum(DEMO_ALLOCATIONS.values())]
+    )
+    allocated = 0
+    for username, count in DEMO_ALLOCATIONS.items():
+        worker = User.objects.get(username=username)
+        for item in waiting[allocated : allocated + count]:
+            journey.allocate(manager, item, worker)
+        allocated += len(waiting[allocated : allocated + count])
+    if waiting:
+        first = Journey.objects.get(pk=waiting[0].pk)
+        journey.contact(User.objects.get(username="amara.keyworker"), first)
+    return allocated

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from kinfold import demo
 from kinfold.commands import KinfoldCommand
 from kinfold.errors import ConfigError
+from kinfold.portal.services import ensure_demo_account
 
 
 class Command(KinfoldCommand):
@@ -33,16 +34,27 @@ class Command(KinfoldCommand):
         say("Loading the data-sharing agreements…")
         demo.ensure_agreements()
         sign_ins = demo.ensure_staff()
-        made = demo.ensure_borough()
-        say(
-            f"Demo borough: {'built ' + str(made) + ' families' if made else 'already built, reused'}."
-        )
-        demo.ensure_allocations(sign_ins)
+        say(f"Running the demo borough's quarters (partner extracts in {demo.borough_dir()})…")
+        quarters = demo.ensure_borough(say)
+        if quarters and all(q.reused for q in quarters):
+            say(f"Demo borough: already built ({len(quarters)} quarters), reused.")
+        if quarters:
+            say(f"Families eligible in {quarters[-1].quarter}: {quarters[-1].eligible:,}.")
+        allocated = demo.ensure_allocations()
+        if allocated:
+            say(f"Allocated {allocated} identified families to the demo key workers.")
+        portal = ensure_demo_account()
         say("")
         say(f"Database: {settings.DATABASES['default']['NAME']}")
         say(f"Sign-ins (also in {demo.sign_ins_file()}):")
         for s in sign_ins:
             say(f"  {s.role:<26} {s.username:<18} {s.password}")
+        if portal is not None:
+            say("")
+            say(
+                f"Family portal: {portal.email} (family member {portal.pid} of family {portal.fid})"
+            )
+            say(f"  sign in at /portal/; the one-time code is written to {portal.outbox}/")
         if options["no_serve"]:
             say("\nReady. Serve it with `make serve` (or `KINFOLD_ENV=demo kinfold serve`).")
             return
