@@ -337,3 +337,30 @@ def test_encoding_in_worker_processes_gives_the_same_table(monkeypatch: pytest.M
     together = encode(rows, PEOPLE_MAP, SECRET, workers=2)
     assert _same(alone, together)
     assert together.record_ids.tolist() == alone.record_ids.tolist()
+
+
+@pytest.mark.parametrize("hardening", ["none", "balance", "xor-fold"])
+@given(
+    values=st.lists(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz -'éáöłő", min_size=1, max_size=24),
+        min_size=1,
+        max_size=40,
+    )
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_letter_pair_filters_made_at_once_equal_one_value_at_a_time(
+    hardening: str, values: list[str]
+) -> None:
+    from kinfold.linkage._bloom import FieldFilter, qgrams
+    from kinfold.linkage._settings import FieldSettings
+
+    field = FieldSettings(
+        bits=512, hashes=15, weight=1.0, thresholds=(0.9,), term_frequency=False, salted=False
+    )
+    at_once = FieldFilter(SECRET, "surname", field, hardening).bigram_rows(values)
+    plain = FieldFilter(SECRET, "surname", field, hardening)
+    one_by_one = plain.rows([plain.mask(qgrams(v, 2)) for v in values])
+    assert at_once.shape == one_by_one.shape
+    assert np.array_equal(at_once, one_by_one)

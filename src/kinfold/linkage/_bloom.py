@@ -17,6 +17,8 @@ from kinfold.linkage._keys import derive, seed
 from kinfold.linkage._settings import FieldSettings
 
 Words = NDArray[np.uint64]
+#: Values turned into letter-pair filters at once (bounds the memory of one step).
+_BIGRAM_BATCH = 8192
 
 
 class FieldFilter:
@@ -72,6 +74,37 @@ class FieldFilter:
             value |= 1 << position
         return value
 
+    def bigram_rows(self, values: Sequence[str]) -> Words:
+        """The filters of many non-empty values' padded letter pairs at once (what
+        ``rows([mask(qgrams(v, 2)) for v in values])`` gives, without a Python step per letter
+        pair): the values as arrays of code points, each pair's filter looked up once per distinct
+        pair and OR-ed together with ``np.bitwise_or.reduceat``."""
+        words = self.bits // 64
+        out = np.zeros((len(values), words), dtype=np.uint64)
+        for start in range(0, len(values), _BIGRAM_BATCH):
+            part = values[start : start + _BIGRAM_BATCH]
+            padded = np.array(["\x02" + v + "\x03" for v in part])
+            codes = padded.view(np.uint32).reshape(len(part), -1).astype(np.uint64)
+            real = codes[:, 1:] != 0  # a value shorter than the longest is padded with 0
+            distinct, which = _distinct_pairs(codes[:, :-1][real], codes[:, 1:][real])
+            table = self._pair_rows(distinct.tolist())
+            starts = np.r_[0, np.cumsum(real.sum(axis=1))[:-1]]
+            out[start : start + len(part)] = np.bitwise_or.reduceat(table[which], starts, axis=0)
+        return self._harden(out)
+
+    def _pair_rows(self, pairs: list[int]) -> Words:
+        """The filter (as words) of each letter pair, given as ``first << 32 | second``."""
+        width = self.bits // 8
+        masks = []
+        for pair in pairs:
+            gram = chr(pair >> 32) + chr(pair & 0xFFFFFFFF)
+            found = self._masks.get(gram)
+            if found is None:
+                found = self._masks[gram] = self._gram_mask(gram)
+            masks.append(found.to_bytes(width, "little"))
+        table: Words = np.frombuffer(b"".join(masks), dtype="<u8").reshape(len(pairs), -1)
+        return table.astype(np.uint64)
+
     def rows(self, masks: Sequence[int]) -> Words:
         """Pack integer masks into an (n, words) uint64 array, hardened as the settings say."""
         width = self.bits // 8
@@ -95,6 +128,25 @@ class FieldFilter:
         shuffled = both[:, order.permutation(both.shape[1])]
         packed = np.packbits(shuffled, axis=1, bitorder="little")
         return np.ascontiguousarray(packed).view("<u8").astype(np.uint64)
+
+
+def _distinct_pairs(
+    first: NDArray[np.uint64], second: NDArray[np.uint64]
+) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
+    """The distinct letter pairs (``first << 32 | second``) and where each pair is among them.
+    Normalised text is nearly always ASCII: then a table of all 65,536 byte pairs does it in one
+    pass, without sorting."""
+    if len(first) and int(first.max()) < 256 and int(second.max()) < 256:
+        key = (first << np.uint64(8)) | second
+        seen = np.zeros(65536, dtype=np.bool_)
+        seen[key] = True
+        codes = np.flatnonzero(seen).astype(np.uint64)
+        number = np.cumsum(seen) - 1
+        which: NDArray[np.intp] = number[key].astype(np.intp)
+        distinct = ((codes >> np.uint64(8)) << np.uint64(32)) | (codes & np.uint64(255))
+        return distinct, which
+    distinct, where = np.unique((first << np.uint64(32)) | second, return_inverse=True)
+    return distinct, where.astype(np.intp)
 
 
 def qgrams(text: str, q: int, pad: bool = True) -> list[str]:

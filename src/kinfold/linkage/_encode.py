@@ -41,6 +41,8 @@ ADDRESS_NUMBERS_TOKEN: Final = "address.numbers"  # noqa: S105 - a column name, 
 DOB_UNORDERED_TOKEN: Final = "dob.unordered"  # noqa: S105 - a column name, not a password
 _SEP: Final = "\x1f"
 _NUMBERS: Final = re.compile(r"\d+")
+#: Fields whose filters are made of the letter pairs of their text.
+_TEXT_FIELDS: Final = frozenset({"given_name", "surname", "address"})
 #: Fields that are normalised and encoded (contact details are not).
 _ENCODED: Final[tuple[str, ...]] = (*FUZZY_FIELDS, *REFERENCE_FIELDS)
 
@@ -410,6 +412,15 @@ class _Encoder:
             (distinct.setdefault(v, len(distinct)) for v in keyed), dtype=np.intp, count=len(keyed)
         )
         grams, filt = self.grams[name], self.filters[name]
+        if not salted and self.settings.qgram == 2 and name in _TEXT_FIELDS:
+            present = [value for value in distinct if value]
+            found = np.zeros((len(distinct), filt.encoded_bits // 64), dtype=np.uint64)
+            if present:
+                rows = np.fromiter((distinct[v] for v in present), np.intp, len(present))
+                found[rows] = filt.bigram_rows(present)
+            if len(present) < len(distinct):  # a missing value's filter: hardened zeros
+                found[distinct[""]] = filt.rows([0])[0]
+            return found[inverse]
         if name == "address" and self.settings.qgram == 2:
             # addresses repeat their words: build each from its words' cached filters
             mask: Callable[[str, str], int] = self._address_mask
