@@ -257,3 +257,29 @@ def test_households_list_their_persons() -> None:
     l1 = found.of_record[("police", "L1")]
     assert found.persons[l1] == {persons[("police", "L1")]}
     assert len(index) == 6
+
+
+def test_a_person_whose_records_split_keeps_its_id_and_is_not_retired() -> None:
+    # Remembered rows 0-3: person X has three records, Z one. This quarter's clustering puts
+    # two of X's records in one group (X survives there) and X's third record with Z's (one
+    # each: Z's smaller id wins the tie there): X is split, not merged away.
+    import numpy as np
+
+    from kinfold.linkage._persons import _name, _Workspace
+
+    x, z = "PXXXXXXXXXXXXX", "PAAAAAAAAAAAAA"
+    work = _Workspace(
+        table=None,
+        encoded_from=0,
+        remembered=4,
+        sources=np.array(["police", "police", "schools", "schools", "health"]),
+        record_ids=np.array(["1", "2", "3", "4", "5"]),
+        old_persons=np.array([x, x, x, z, ""]),
+        old_quarters=np.array(["2015Q2"] * 4 + [""]),
+    )
+    labels = np.array([0, 0, 1, 1, 1])  # group 1: X's third record, Z's record, a new one
+    persons, new, merged = _name(work, PersonIndex.new(NAMESPACE), labels, "2015Q3")
+    assert persons[:2] == [x, x]
+    assert persons[2:] == [z, z, z]
+    assert new == []
+    assert merged == {}, "X keeps its id in group 0, so it must not also be recorded as retired"

@@ -387,7 +387,12 @@ class _Writer:
 
     def _merges(self) -> list[tuple[str, str]]:
         merged = self.plan.resolution.merged
-        found = dict(Person.objects.filter(pid__in=list(merged)).values_list("pid", "pk"))
+        # a person already retired stays retired (to whom it went is recorded once)
+        found = dict(
+            Person.objects.filter(pid__in=list(merged), merged_into__isnull=True).values_list(
+                "pid", "pk"
+            )
+        )
         done = [
             (retired, survivor)
             for retired, survivor in sorted(merged.items())

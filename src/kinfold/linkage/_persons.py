@@ -352,6 +352,7 @@ def _name(
     taken = set(index.persons.tolist()) | set(index.retired)
     new: list[str] = []
     merged: dict[str, str] = {}
+    survivors: set[str] = set()
     for rows in members.values():
         known = [str(work.old_persons[r]) for r in rows if r < work.remembered]
         if known:
@@ -365,8 +366,13 @@ def _name(
             survivor = _new_id(index.namespace, quarter, keys[0], taken)
             taken.add(survivor)
             new.append(survivor)
+        survivors.add(survivor)
         for row in rows:
             persons[row] = survivor
+    # A person whose records split between groups, keeping its id in one, is not retired: only
+    # some of its records went to another person. (Recording it as retired as well left a person
+    # both live and merged, and the next merge of it retired it a second time.)
+    merged = {p: s for p, s in merged.items() if p not in survivors}
     return persons, sorted(new), merged
 
 
