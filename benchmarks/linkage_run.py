@@ -15,9 +15,11 @@ from pathlib import Path
 
 from benchmarks.linkage_data import read_clusters, read_truth
 from benchmarks.linkage_tools import RUNNERS
+from kinfold.cli import PLAIN_COMMAND_MODULES
 
 IMPORTS = {
-    "kinfold": ("kinfold.cli", "kinfold.linkage", "kinfold.linkage.cli", "kinfold.synth.cli"),
+    # what `kinfold`'s command line loads whenever it starts (each plain command's module)
+    "kinfold": ("kinfold.cli", "kinfold.linkage", *PLAIN_COMMAND_MODULES),
     "splink": ("splink", "splink.comparison_library", "duckdb", "pandas"),
     "recordlinkage": ("recordlinkage", "pandas", "jellyfish"),
     "anonlink": ("anonlink", "anonlink.candidate_generation", "bitarray"),
