@@ -45,7 +45,7 @@ chromium: ## install Debian's chromium for the browser tests when it is missing
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-liberation; }
 
-demo: install assets ## build a synthetic borough, run its quarter and serve on http://127.0.0.1:8000
+demo: install assets ## build a synthetic borough, run its quarters and serve on http://127.0.0.1:8000
 	KINFOLD_ENV=demo $(BIN)/kinfold demo
 
 serve: install assets ## serve the existing demo database on http://127.0.0.1:8000
