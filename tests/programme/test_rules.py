@@ -65,6 +65,77 @@ def test_people_without_records_stay_where_they_were_last_seen() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("description", "later", "presumed_home"),
+    [
+        (
+            "someone who lived elsewhere moved in after the child was last seen: the child left",
+            [(Q.index - 2, 5, 900), (Q.index, 5, 100)],
+            None,
+        ),
+        (
+            "a newcomer moved in, and the child's mother was seen there since: the child stayed",
+            [(Q.index - 2, 5, 900), (Q.index, 5, 100), (Q.index, 2, 100)],
+            100,
+        ),
+        (
+            "someone first heard of this quarter (no home known before) is no sign of a move",
+            [(Q.index, 5, 100)],
+            100,
+        ),
+        ("nobody else seen there since: presumed at home", [], 100),
+        (
+            "the newcomer arrived before the child was last seen: they lived together",
+            [(Q.index - 3, 5, 900), (Q.index - 2, 5, 100), (Q.index, 5, 100)],
+            100,
+        ),
+    ],
+)
+def test_someone_unseen_is_not_presumed_at_a_home_others_have_moved_into(
+    description: str, later: list[tuple[int, int, int]], presumed_home: int | None
+) -> None:
+    # The child (1) and their mother (2) were last seen at home (100) two quarters ago.
+    table = np.array(
+        [(Q.index - 1, 1, 100), (Q.index - 1, 2, 100), (Q.index - 4, 1, 100), *later],
+        dtype=np.int64,
+    )
+    found = rules.residents_at(Q, table, stay=4)
+    homes = dict(zip(found.person.tolist(), found.household.tolist(), strict=True))
+    assert homes.get(1) == presumed_home, description
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(-4, 0), st.integers(1, 6)),
+        st.integers(100, 103),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_moving_out_matches_its_definition(placed: dict[tuple[int, int], int]) -> None:
+    """The array form of the moved-out rule against its plain definition (one household per
+    person and quarter, as ingest writes them)."""
+    rows = [(k, p, h) for (k, p), h in placed.items()]
+    table = np.array([(Q.index + k, p, h) for k, p, h in rows], dtype=np.int64)
+    found = rules.residents_at(Q, table, stay=4)
+    homes = dict(zip(found.person.tolist(), found.household.tolist(), strict=True))
+    last = {}
+    for k, p, h in sorted(rows):
+        last[p] = (k, h)
+    for person, (when, home) in last.items():
+        moved_out = False
+        if when < 0:
+            later = {p for k, p, h in rows if h == home and k > when}
+            before = {p for k, p, h in rows if h == home and k <= when}
+            moved_in = any(
+                min(k for k, q, h in rows if q == p and h == home)
+                > min(k for k, q, _ in rows if q == p)
+                for p in later
+            )
+            moved_out = bool(later) and not (later & before) and moved_in
+        assert homes.get(person) == (None if moved_out else home)
+
+
 # At the end of 2016Q1 a birthday is taken as not yet passed: born 1998 reads as 17.
 @pytest.mark.parametrize(
     ("born", "educated", "dependent"),

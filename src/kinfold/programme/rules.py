@@ -59,7 +59,8 @@ class Residents:
 def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
     """Who lived where in `quarter`, from rows of (quarter index, person, household): each
     person's household in that quarter, or else the last one they were seen in during the
-    `stay` quarters before (a quarter without records is not a move)."""
+    `stay` quarters before (a quarter without records is not a move) — unless others have moved
+    in there since (see `_moved_out`)."""
     upto = (table[:, 0] <= quarter.index) & (table[:, 0] >= quarter.index - stay)
     rows = table[upto]
     if len(rows) == 0:
@@ -67,9 +68,69 @@ def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
     order = np.lexsort((rows[:, 0], rows[:, 1]))
     rows = rows[order]
     last = np.concatenate([rows[1:, 1] != rows[:-1, 1], [True]])
+    when, person, household = rows[last, 0], rows[last, 1], rows[last, 2]
+    kept = ~_moved_out(rows, when, household, quarter.index)
     return Residents(
-        quarter, rows[last, 1].copy(), rows[last, 2].copy(), rows[last, 0] == quarter.index
+        quarter, person[kept].copy(), household[kept].copy(), (when == quarter.index)[kept]
     )
+
+
+def _moved_out(rows: I64, when: I64, household: I64, now: int) -> Mask:
+    """For each person (last seen in household `household` in quarter `when`), whether others
+    have since taken their place there: people have been seen in that household after `when`,
+    none of whom had been seen there by `when`, and one of whom had been seen living somewhere
+    else first (moved in). A home whose occupants changed is not presumed to still hold the
+    person who left it; someone merely not heard of before (a parent with no records until now)
+    is no sign of a change."""
+    presumed = when < now
+    if not presumed.any():
+        return np.zeros(len(when), bool)
+    pair_hh, pair_first, pair_last, moved_in = _stays(rows)
+    # Pairs by household then last quarter; within each household, over the pairs from each
+    # position on: the earliest first sighting there, and whether any moved in (suffix min and
+    # max, made segment-wise by offsets that keep each household's values apart from those of
+    # the households after it).
+    by = np.lexsort((pair_last, pair_hh))
+    pair_hh, pair_first, pair_last, moved_in = (
+        pair_hh[by],
+        pair_first[by],
+        pair_last[by],
+        moved_in[by],
+    )
+    _, segment = np.unique(pair_hh, return_inverse=True)
+    offset = segment.astype(np.int64) * (int(pair_first.max() - pair_first.min()) + 1)
+    earliest = np.minimum.accumulate((pair_first + offset)[::-1])[::-1] - offset
+    offset = segment.astype(np.int64) * -2
+    any_moved = np.maximum.accumulate((moved_in + offset)[::-1])[::-1] - offset
+    # For each presumed person: the first pair of their household last seen after they were.
+    candidates = np.flatnonzero(presumed)
+    key_hh, key_when = household[candidates], when[candidates]
+    pos = np.searchsorted(
+        pair_hh * (now + 1) + pair_last, key_hh * (now + 1) + key_when, side="right"
+    )
+    inside = pos < len(pair_hh)
+    pos = np.minimum(pos, len(pair_hh) - 1)
+    later = inside & (pair_hh[pos] == key_hh)
+    replaced = later & (earliest[pos] > key_when) & (any_moved[pos] > 0)
+    found = np.zeros(len(when), bool)
+    found[candidates[replaced]] = True
+    return found
+
+
+def _stays(rows: I64) -> tuple[I64, I64, I64, I64]:
+    """Each (household, person) pair of rows (quarter, person, household): the household, the
+    first and last quarter the person was seen there, and 1 if they had been seen in another
+    household before (0 if not)."""
+    order = np.lexsort((rows[:, 0], rows[:, 1], rows[:, 2]))
+    hh, who, at = rows[order, 2], rows[order, 1], rows[order, 0]
+    start = np.concatenate([[True], (hh[1:] != hh[:-1]) | (who[1:] != who[:-1])])
+    end = np.concatenate([start[1:], [True]])
+    # Each person's first quarter seen anywhere.
+    by_person = np.lexsort((rows[:, 0], rows[:, 1]))
+    people, first_row = np.unique(rows[by_person, 1], return_index=True)
+    first_anywhere = rows[by_person, 0][first_row]
+    seen_first = first_anywhere[np.searchsorted(people, who[start])]
+    return hh[start], at[start], at[end], (at[start] > seen_first).astype(np.int64)
 
 
 @dataclass(frozen=True)
