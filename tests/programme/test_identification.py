@@ -15,7 +15,7 @@ from kinfold.programme.models import (
     ProblemEvidence,
     RunStatus,
 )
-from tests.programme.conftest import Borough
+from tests.programme.conftest import QUARTERS, Borough
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +160,34 @@ def test_a_family_keeps_its_id_when_the_household_moves(
         "2015Q4",
     }
     assert Family.objects.count() == 1
+
+
+def test_children_identified_before_are_the_same_family_when_they_turn_up_again(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    """Children of an identified family who turn up, after a year without records, in a home the
+    family was never seen in are that family again, not a second family for the same children."""
+    (mum,), (kid,) = borough.family("H1", ["2015Q2"])
+    borough.flag(mum, "police.asb_incident", "2015Q2")
+    borough.flag(kid, "csc.early_help", "2015Q2")
+    neighbour = borough.person(1950)
+    borough.live(neighbour, "H7", *QUARTERS[:6])  # partners send something every quarter
+    carer = borough.person(1975)
+    borough.live(kid, "H2", "2016Q3")
+    borough.live(carer, "H2", "2016Q3")
+    borough.flag(carer, "dwp.out_of_work_benefit", "2016Q3")
+    borough.flag(kid, "school.exclusion_fixed", "2016Q3")
+
+    identify_through("2016Q3")
+
+    assert Journey.objects.count() == 1
+    family = Journey.objects.get().family
+    assert set(
+        FamilyMember.objects.filter(family=family, quarter="2016Q3").values_list(
+            "person__pid", flat=True
+        )
+    ) == {kid.pid, carer.pid}
+    assert EligibleFamily.objects.filter(run__quarter="2016Q3", first_identified=False).exists()
 
 
 def test_problems_count_for_the_family_as_it_was_each_quarter(

@@ -274,6 +274,9 @@ class Loaded:
     organisations: dict[str, int]
     sources: dict[tuple[str, str], str]
     persisted: dict[int, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
+    #: child → the programme family whose latest stored membership before the run's quarter has
+    #: them as a child
+    children: dict[int, int] = field(default_factory=dict)
 
 
 def _quarters_needed(framework: Framework) -> int:
@@ -322,6 +325,7 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
         organisations=organisations,
         sources=sources,
         persisted={k: _persisted(quarter - k, objectors) for k in range(len(wanted))},
+        children=_latest_children(quarter, objectors),
     )
 
 
@@ -379,6 +383,30 @@ def _persisted(quarter: Quarter, objectors: Any) -> dict[int, list[tuple[int, in
     return found
 
 
+def _latest_children(quarter: Quarter, objectors: Any) -> dict[int, int]:
+    """Children of each programme family as last stored before `quarter`: person → family (the
+    family seen most recently, if a child was in two)."""
+    rows = (
+        FamilyMember.objects.filter(
+            quarter__lt=str(quarter), family__journeys__isnull=False, role=FamilyMember.Role.CHILD
+        )
+        .exclude(person_id__in=objectors)
+        .values_list("family_id", "quarter", "person_id")
+        .distinct()
+    )
+    latest: dict[int, str] = {}
+    members: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for family, seen, person in rows:
+        members[family, seen].append(person)
+        latest[family] = max(latest.get(family, seen), seen)
+    found: dict[int, tuple[str, int]] = {}
+    for family, seen in latest.items():
+        for person in members[family, seen]:
+            if person not in found or found[person] < (seen, family):
+                found[person] = (seen, family)
+    return {person: family for person, (_, family) in found.items()}
+
+
 # ---------------------------------------------------------------------------- computing
 
 
@@ -422,10 +450,34 @@ def compute(framework: Framework, quarter: Quarter, loaded: Loaded) -> Computed:
     hits = [evaluator.hits(g) for g in groups[: framework.lookback_quarters]]
     eligible = rules.eligibility(framework, hits, chain)
     families = _assign_families(groups, chain, loaded.persisted)
+    families.update(_returning(groups[0], eligible.groups, families, loaded.children))
     new_groups = [g for g in eligible.groups.tolist() if g not in families]
     seen = set(families.values())
     carried = _carried(loaded, seen)
     return Computed(groups, chain, hits, eligible, families, new_groups, carried)
+
+
+def _returning(
+    groups: rules.Groups, eligible: rules.I64, families: dict[int, int], children: dict[int, int]
+) -> dict[int, int]:
+    """Eligible groups that would be new families but hold a child of a family identified before
+    (as last stored, however long ago, and not continued by another group this quarter): that
+    family again, not a second one for the same children (most shared children first)."""
+    taken = set(families.values())
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for group in eligible.tolist():
+        if group in families:
+            continue
+        for person, role in groups.members(group):
+            family = children.get(person)
+            if role == rules.CHILD and family is not None and family not in taken:
+                counts[group, family] += 1
+    found: dict[int, int] = {}
+    for (group, family), _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if group not in found and family not in taken:
+            found[group] = family
+            taken.add(family)
+    return found
 
 
 def _carried(loaded: Loaded, matched: set[int]) -> list[int]:
