@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kinfold.ingest import linking
 from kinfold.linkage import ColumnMap, EncodedTable, encode, new_secret
 
@@ -125,3 +127,40 @@ def test_a_name_only_one_person_has_joins_as_the_evidence_says() -> None:
         ],
     )
     assert linking.ambiguous_names_apart([records, contacts]) == []
+
+
+@pytest.mark.parametrize(
+    ("description", "named_at", "child_home", "parent_home", "doubtful"),
+    [
+        ("named at the child's home, lives there", "H1", "H1", "H1", False),
+        ("named at the child's home, linked to someone living elsewhere", "H1", "H1", "H2", True),
+        ("named at the child's home, linked to someone placed nowhere", "H1", "H1", None, True),
+        (
+            "named at another address, lives there: a parent living elsewhere",
+            "H2",
+            "H1",
+            "H2",
+            False,
+        ),
+        (
+            "named at another address, lives at a third: not what this rule judges",
+            "H2",
+            "H1",
+            "H3",
+            False,
+        ),
+        ("named with no address (a carer's name and date of birth)", None, "H1", "H2", False),
+        ("the child placed nowhere", "H1", None, "H2", False),
+    ],
+)
+def test_a_parent_named_at_the_childs_home_but_linked_to_someone_elsewhere_is_not_linked(
+    description: str,
+    named_at: str | None,
+    child_home: str | None,
+    parent_home: str | None,
+    doubtful: bool,
+) -> None:
+    found = linking.lives_elsewhere_than_named(
+        named_at=named_at, child_home=child_home, parent_home=parent_home
+    )
+    assert found is doubtful, description

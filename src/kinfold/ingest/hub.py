@@ -194,6 +194,7 @@ class _Plan:
     previous: LinkageState | None
     resolution: Resolution
     household_of: dict[str, str]  # person id → household id
+    of_record: dict[RecordKey, str] = field(default_factory=dict)  # record → household id
     index_bytes: bytes = b""
 
 
@@ -304,7 +305,7 @@ def _plan(
     report.linked = resolution.persons
     found = households(tables, namespace=resolution.index.namespace, persons=resolution.persons)
     chosen = linking.choose_households(resolution.persons, found.of_record)
-    plan = _Plan(quarter, incoming, previous, resolution, chosen)
+    plan = _Plan(quarter, incoming, previous, resolution, chosen, dict(found.of_record))
     plan.index_bytes = resolution.index.to_bytes()
     if progress:
         progress("link", len(resolution.persons), len(resolution.persons))
@@ -569,6 +570,16 @@ class _Writer:
         vault.add(person_id, pid, organisation, f"{source_ref}/{relation}", identity)
         self._year(person_id, identity)
         if relation in PARENT_RELATIONS and person_id != child:
+            plan = self.plan
+            if linking.lives_elsewhere_than_named(
+                named_at=plan.of_record.get((partner + RELATED_SOURCE, key)),
+                child_home=plan.household_of.get(
+                    plan.resolution.persons.get((partner, source_ref), "")
+                ),
+                parent_home=plan.household_of.get(pid),
+            ):
+                self.report.parent_links_doubtful += 1
+                return
             self.links.add((child, person_id, organisation.pk))
 
     def _year(self, person_id: int, identity: Mapping[str, str]) -> None:
@@ -586,6 +597,12 @@ class _Writer:
             [(c, p, quarter, o) for c, p, o in sorted(self.links)],
         )
         self.report.parent_links = len(self.links)
+        if self.report.parent_links_doubtful:
+            self.report.notes.append(
+                f"{self.report.parent_links_doubtful:,} parents or carers named at the child's own "
+                "address were not linked to the child: the person their name was linked to lives "
+                "elsewhere (a namesake, most often)"
+            )
 
     def _years(self) -> None:
         """Year of birth (coarse, for ages) where a person has none yet: their records' most

@@ -9,6 +9,8 @@ and tests can run them without a database.
   parents or carers named with exactly the same name at different addresses (namesakes, who
   would otherwise be merged through any record that has the name and no address).
 - Which household each person lives in this quarter, when their records disagree.
+- Which parents or carers named on rows are not linked to the child after all: those the row
+  places in the child's own home while the person they were linked to lives elsewhere.
 """
 
 from __future__ import annotations
@@ -189,3 +191,16 @@ def choose_households(
         person: min(counted, key=lambda h: (-counted[h], -own[person][h], h))
         for person, counted in total.items()
     }
+
+
+def lives_elsewhere_than_named(
+    *, named_at: str | None, child_home: str | None, parent_home: str | None
+) -> bool:
+    """Whether a parent or carer named on a child's row must not be linked to the child: the row
+    gives them the child's own address (``named_at`` is the child's household), yet the person the
+    name was linked to lives in another household this quarter. A partner who names a parent at
+    the child's address says they live together; a person placed elsewhere is then, most often,
+    someone else whom linkage took for the parent — a namesake, usually (58 of 67 such links over
+    eight quarters of a 20,000-resident synthetic borough; docs/programme.md) — and linking them
+    would add a stranger to the family as a parent living elsewhere, with the stranger's flags."""
+    return bool(named_at) and named_at == child_home and parent_home != named_at

@@ -65,6 +65,8 @@ class IngestReport:
     households: int = 0
     household_members: int = 0
     parent_links: int = 0
+    #: parents or carers named at the child's address but linked to someone living elsewhere
+    parent_links_doubtful: int = 0
     identities_new: int = 0
     identities_unchanged: int = 0
     rekeyed_persons: int = 0
