@@ -15,7 +15,8 @@ identification scored against the synthetic borough's ground truth.
 - `observed`: the truth loaded as a perfect ingest would leave it (every record in its true
   person, persons in their true homes, only people some partner sent a record about): what
   identification could do with perfect linkage;
-- `complete`: as `observed`, with every resident in their home every quarter: checks the
+- `complete`: as `observed`, with every resident in their home every quarter (and so with
+  `KINFOLD_UNSEEN_AT_HOME_QUARTERS` and `KINFOLD_UNSEEN_FAMILY_QUARTERS` at 0): checks the
   programme's own rules against the reference rules.
 
 With `--processes` each quarter's `kinfold quarter ingest` and `kinfold quarter identify` run as
@@ -152,6 +153,12 @@ def _run(
     from kinfold.programme.identification import identify
 
     rows: list[tuple[str, ...]] = []
+    if data == "complete":
+        # Every resident is in the data every quarter: nobody needs presuming at home.
+        from django.conf import settings
+
+        settings.KINFOLD_UNSEEN_AT_HOME_QUARTERS = 0
+        settings.KINFOLD_UNSEEN_FAMILY_QUARTERS = 0
     if data != "pipeline":
         started = time.perf_counter()
         schemas = Path(__file__).resolve().parents[1] / "config" / "schemas"

@@ -143,6 +143,7 @@ class Kinfold:
     votes: dict[str, Counter[str]]  # pid → true persons of its records
     records_of: dict[tuple[int, str, str], list[tuple[str, str, str]]]  # (person, code, date)
     home: dict[tuple[str, str], str]  # (quarter, pid) → household hid
+    first_record: dict[str, str] = field(default_factory=dict)  # pid → first quarter with a record
 
     @classmethod
     def read(cls, truth: Truth) -> Kinfold:
@@ -151,9 +152,12 @@ class Kinfold:
 
         pid_of = dict(Person.objects.values_list("pk", "pid"))
         votes: dict[str, Counter[str]] = defaultdict(Counter)
+        first_record: dict[str, str] = {}
         for quarter, partner, ref, person in PartnerRecord.objects.filter(
             person__isnull=False
         ).values_list("quarter", "organisation__partner_id", "source_ref", "person_id"):
+            pid = pid_of[person]
+            first_record[pid] = min(first_record.get(pid, quarter), quarter)
             row = truth.records.get((quarter, partner, ref))
             if row is not None:
                 votes[pid_of[person]][row["person_id"]] += 1
@@ -192,6 +196,7 @@ class Kinfold:
             votes,
             records_of,
             home,
+            first_record,
         )
 
 
@@ -467,7 +472,23 @@ def _false_negative(
         overlap = [m for m in f.members if kin.true_of.get(m) in members]
         if overlap:
             holders.append(f"{f.fid}@{f.identified} ({len(overlap)}/{len(f.members)} members)")
-    if holders:
+    children = [p for p in members if truth.at[q][p][1] == "child"]
+    known = [
+        c
+        for c in children
+        if any(kin.first_record.get(pid, "9") <= last for pid in by_true.get(c, []))
+    ]
+    if children and not known:
+        ages = sorted(int(q[:4]) - int(truth.persons[c]["dob"][:4]) for c in children)
+        kind = (
+            "a baby or toddler"
+            if ages[-1] <= 4
+            else "aged 18 or 19 (at college)"
+            if ages[0] >= 18
+            else f"aged {ages}"
+        )
+        cause = f"no partner has a record of its dependent child ({kind})"
+    elif holders:
         lines.append("  its members are in identified families: " + ", ".join(holders))
         cause = "its members identified within another family"
     elif not any(by_true.get(p) for p in members):
