@@ -190,6 +190,28 @@ def test_children_identified_before_are_the_same_family_when_they_turn_up_again(
     assert EligibleFamily.objects.filter(run__quarter="2016Q3", first_identified=False).exists()
 
 
+def test_a_child_of_a_family_followed_this_quarter_is_not_identified_again_elsewhere(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    """One of the children placed at another address (a stale one, say) with an adult whose flags
+    would make that household eligible: the children are already in a family the programme
+    follows this quarter, so no second family is identified for them."""
+    (mum,), (kid, sibling) = borough.family("H1", ["2015Q2", "2015Q3"], children=2)
+    borough.flag(mum, "police.asb_incident", "2015Q2")
+    borough.flag(kid, "csc.early_help", "2015Q2")
+    lodger = borough.person(1970)
+    borough.live(sibling, "H2", "2015Q3")
+    borough.live(lodger, "H2", "2015Q3")
+    borough.flag(lodger, "dwp.out_of_work_benefit", "2015Q3")
+    borough.flag(lodger, "health.mental_health", "2015Q3")
+    borough.flag(mum, "police.asb_incident", "2015Q3")
+
+    identify_through("2015Q3")
+
+    assert Journey.objects.count() == 1
+    assert not EligibleFamily.objects.filter(run__quarter="2015Q3", first_identified=True).exists()
+
+
 def test_problems_count_for_the_family_as_it_was_each_quarter(
     borough: Borough, identify_through: Callable[..., None]
 ) -> None:

@@ -451,6 +451,7 @@ def compute(framework: Framework, quarter: Quarter, loaded: Loaded) -> Computed:
     eligible = rules.eligibility(framework, hits, chain)
     families = _assign_families(groups, chain, loaded.persisted)
     families.update(_returning(groups[0], eligible.groups, families, loaded.children))
+    eligible = _without_followed_children(groups[0], eligible, families, loaded.children)
     new_groups = [g for g in eligible.groups.tolist() if g not in families]
     seen = set(families.values())
     carried = _carried(loaded, seen)
@@ -478,6 +479,36 @@ def _returning(
             found[group] = family
             taken.add(family)
     return found
+
+
+def _without_followed_children(
+    groups: rules.Groups,
+    eligible: rules.Eligibility,
+    families: dict[int, int],
+    children: dict[int, int],
+) -> rules.Eligibility:
+    """Eligible groups that would be new families but hold a child of a family that another group
+    continues this quarter are left out: a child is in one programme family at a time (a family's
+    children placed apart from it — at a stale address after a move, or at one address split in
+    two — are not a second family, and nobody is counted, or claimed for, twice)."""
+    taken = set(families.values())
+    drop = {
+        group
+        for group in eligible.groups.tolist()
+        if group not in families
+        and any(
+            role == rules.CHILD and children.get(person) in taken
+            for person, role in groups.members(group)
+        )
+    }
+    if not drop:
+        return eligible
+    keep = [g for g in eligible.groups.tolist() if g not in drop]
+    return rules.Eligibility(
+        np.array(keep, np.int64),
+        {g: p for g, p in eligible.problems.items() if g not in drop},
+        {g: e for g, e in eligible.evidence.items() if g not in drop},
+    )
 
 
 def _carried(loaded: Loaded, matched: set[int]) -> list[int]:
