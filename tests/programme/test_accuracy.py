@@ -58,9 +58,12 @@ def test_with_complete_data_identification_reproduces_the_truth(
 @pytest.mark.xfail(
     raises=AssertionError,
     strict=True,
-    reason="through ingest, households and parent links made from the extracts place people in "
-    "families they do not belong to (docs/programme.md, Accuracy); identification itself "
-    "reproduces the truth with complete data (the test above)",
+    reason="no partner's data shows some eligible families at all (an only child who is a baby "
+    "no partner records, or 18 or 19 and at college: recall is about 0.90 even with perfect "
+    "linkage), and through ingest namesakes merged across quarters and families placed at two "
+    "addresses after a move put people in families they do not belong to (docs/programme.md, "
+    "Accuracy; docs/benchmarks.md, What the gap is made of); identification itself reproduces "
+    "the truth with complete data (the test above)",
 )
 def test_through_the_whole_pipeline_identification_meets_the_target(
     agreements: None, tmp_path: Path
