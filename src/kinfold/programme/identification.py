@@ -16,6 +16,8 @@ Family formation rule (docs/programme.md): a family is a household with at least
 child, all its members, plus a parent living elsewhere in the borough whom partner data names as
 a child's parent or carer. A quarter's family continues an earlier one when they share someone who
 was an adult in it (most shared members first, one to one); it then keeps the earlier one's id.
+A family that would be new but holds children of a family identified before is that family again;
+and a child is in one programme family at a time.
 """
 
 from __future__ import annotations
