@@ -1,11 +1,18 @@
 """What identification's false positives and false negatives are made of, against the truth.
 
     python -m benchmarks.programme_diagnose --borough var/acc-borough-20k --quarters 8 \
-        --work var/diag/pipeline [--data observed] [--fresh]
+        --work var/diag/observed --data observed --save var/diag/observed.json
+    PYTHONHASHSEED=0 python -m benchmarks.programme_diagnose --borough var/acc-borough-20k \
+        --work var/diag/pipeline --fresh --compare var/diag/observed.json
 
 Runs the quarters (as `benchmarks.programme` does) into a database kept in ``--work`` (reused
 when it already holds the runs, unless ``--fresh``), then lists each false positive and false
-negative family with why.
+negative family with why: for an identified family, each member, the true family that person lives
+in, the flags behind each problem and whose they truly are, and for a parent living elsewhere the
+child's rows that linked them and whom those rows truly name; for a missed family, its members,
+where kinfold placed them, their problem events, and (``--compare``) whether another run — say,
+with perfect linkage — missed it too. The partners' secret is kept in ``--work``/partners, so with
+``PYTHONHASHSEED`` fixed a run is repeatable and two versions of the code can be compared.
 """
 
 from __future__ import annotations
