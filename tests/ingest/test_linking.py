@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kinfold.ingest import linking
-from kinfold.linkage import ColumnMap, EncodedTable, encode, new_secret
+from kinfold.linkage import ColumnMap, EncodedTable, encode, households, new_secret
 
 SECRET = new_secret()
 MAP = ColumnMap.parse(
@@ -50,6 +50,40 @@ def test_namesakes_named_at_different_addresses_are_kept_apart_and_at_one_addres
     )
     pairs = {(a[1], b[1]) for a, b in linking.namesakes_apart([named])}
     assert pairs == {("Q/A/0", "Q/C/0"), ("Q/B/0", "Q/C/0")}
+
+
+def test_a_contact_and_an_own_record_of_one_name_in_other_households_are_kept_apart() -> None:
+    ananya = {"first": "Ananya", "last": "Kaur"}
+    home = {"address": "Flat 3, Jinnah Point, 1 Rowan Grove", "postcode": "NF8 0AA"}
+    named = table("schools~related", [{"id": "Q/P1/0", **ananya, **home}])
+    own = table(
+        "police",
+        [
+            {"id": "N1", **ananya, "address": "27 Clifton Close", "postcode": "NF9 0AD"},
+            # the same address written another way: one household, not kept apart
+            {
+                "id": "N2",
+                **ananya,
+                "address": "FLAT 3 JINNAH POINT 1 ROWAN GROVE",
+                "postcode": "NF8 0AA",
+            },
+            {"id": "N3", **ananya, "dob": "1987-03-27"},  # no address: the evidence decides
+            {
+                "id": "N4",
+                "first": "Ananya",
+                "last": "Patel",
+                "address": "9 Elm Road",
+                "postcode": "NF2 2AB",
+            },
+        ],
+    )
+    tables = [named, own]
+    homes = households(tables, namespace=b"n" * 32).of_record
+    assert homes[("police", "N2")] == homes[("schools~related", "Q/P1/0")]
+    pairs = {(a[1], b[1]) for a, b in linking.contacts_apart(tables, homes)}
+    assert pairs == {("Q/P1/0", "N1")}
+    assert (("schools~related", "Q/P1/0"), ("police", "N1")) in linking.kept_apart(tables, homes)
+    assert (("schools~related", "Q/P1/0"), ("police", "N1")) not in linking.kept_apart(tables)
 
 
 def test_a_carer_named_by_name_alone_is_not_linked() -> None:

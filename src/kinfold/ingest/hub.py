@@ -289,12 +289,14 @@ def _plan(
     tables, thin = linking.tables_to_link(
         [i.file.records for i in incoming], [i.file.related for i in incoming]
     )
+    # Households come from addresses alone, so they are known before persons are.
+    found = households(tables, namespace=index.namespace)
     resolution = resolve_persons(
         tables,
         index,
         quarter=quarter,
         settings=linkage_settings,
-        apart=linking.kept_apart(tables),
+        apart=linking.kept_apart(tables, found.of_record),
     )
     report.notes.extend(resolution.notes)
     if thin:
@@ -303,7 +305,6 @@ def _plan(
             "alone would join any namesake)"
         )
     report.linked = resolution.persons
-    found = households(tables, namespace=resolution.index.namespace, persons=resolution.persons)
     chosen = linking.choose_households(resolution.persons, found.of_record)
     plan = _Plan(quarter, incoming, previous, resolution, chosen, dict(found.of_record))
     plan.index_bytes = resolution.index.to_bytes()

@@ -5,9 +5,11 @@ and tests can run them without a database.
   and at least one more thing — a date of birth, an address, a postcode or a reference number.
   A name alone would join any same-named resident; such a carer is reported, not linked.
 - Which records cannot be one person: a row's own record and the parent or carer it names (so
-  a mother and a daughter of the same name, met at the same address, are never merged); and two
+  a mother and a daughter of the same name, met at the same address, are never merged); two
   parents or carers named with exactly the same name at different addresses (namesakes, who
-  would otherwise be merged through any record that has the name and no address).
+  would otherwise be merged through any record that has the name and no address); and a parent
+  or carer named with an address and a partner's own record of exactly that name in another
+  household.
 - Which household each person lives in this quarter, when their records disagree.
 - Which parents or carers named on rows are not linked to the child after all: those the row
   places in the child's own home while the person they were linked to lives elsewhere.
@@ -68,9 +70,13 @@ def tables_to_link(
     return tables, left_out
 
 
-def kept_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordKey]]:
-    """Every pair the hub knows, or judges, cannot be one person (the three rules below)."""
-    return named_apart(tables) + namesakes_apart(tables) + ambiguous_names_apart(tables)
+def kept_apart(
+    tables: Sequence[EncodedTable], homes: Mapping[RecordKey, str] | None = None
+) -> list[tuple[RecordKey, RecordKey]]:
+    """Every pair the hub knows, or judges, cannot be one person (the rules below;
+    :func:`contacts_apart` only when the records' households, ``homes``, are given)."""
+    pairs = named_apart(tables) + namesakes_apart(tables) + ambiguous_names_apart(tables)
+    return pairs + contacts_apart(tables, homes) if homes is not None else pairs
 
 
 def named_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKey, RecordKey]]:
@@ -204,3 +210,41 @@ def lives_elsewhere_than_named(
     eight quarters of a 20,000-resident synthetic borough; docs/programme.md) — and linking them
     would add a stranger to the family as a parent living elsewhere, with the stranger's flags."""
     return bool(named_at) and named_at == child_home and parent_home != named_at
+
+
+def contacts_apart(
+    tables: Sequence[EncodedTable], homes: Mapping[RecordKey, str]
+) -> list[tuple[RecordKey, RecordKey]]:
+    """Pairs that cannot be one person: a parent or carer named on a row with an address, and a
+    partner's own record with exactly the same name in another household this quarter (``homes``:
+    record → household, as :func:`kinfold.linkage.households` groups them, so that one address
+    written two ways is one household). A school names a child's mother with her current address;
+    a woman of the same name whose own records put her elsewhere is nearly always a namesake (on a
+    20,000-resident synthetic borough over eight quarters, 12,212 of the 12,247 pairs this keeps
+    apart are two people) — and once merged with her, the mother's children gain a parent living
+    elsewhere with the namesake's flags (docs/programme.md, *Accuracy*). The price is the other
+    35: a contact and her own record at an address she has just left, kept apart that quarter."""
+    named: dict[bytes, list[tuple[RecordKey, str]]] = defaultdict(list)
+    own: dict[bytes, list[tuple[RecordKey, str]]] = defaultdict(list)
+    for table in tables:
+        if not len(table):
+            continue
+        name = np.concatenate([table.filters["given_name"], table.filters["surname"]], axis=1)
+        ids = table.record_ids.tolist()
+        found = named if table.source.endswith(RELATED_SOURCE) else own
+        for row, record_id in enumerate(ids):
+            home = homes.get((table.source, record_id))
+            if home:
+                found[name[row].tobytes()].append(((table.source, record_id), home))
+    pairs: list[tuple[RecordKey, RecordKey]] = []
+    for key, contacts in named.items():
+        others = own.get(key, [])
+        if len(others) > MAX_NAMESAKES:
+            continue
+        pairs.extend(
+            (contact, other)
+            for contact, contact_home in contacts
+            for other, other_home in others
+            if other_home != contact_home
+        )
+    return pairs
