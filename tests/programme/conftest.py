@@ -31,7 +31,7 @@ CATEGORY_OF = {
     "csc.child_in_need": "vulnerable-children",
     "csc.child_protection_plan": "vulnerable-children",
     "csc.looked_after": "vulnerable-children",
-    "csc.early_help": "social-care",
+    "csc.early_help": "vulnerable-children",
     "dwp.out_of_work_benefit": "employment",
     "dwp.into_work": "employment",
     "housing.rent_arrears": "employment",

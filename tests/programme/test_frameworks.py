@@ -224,3 +224,14 @@ def test_any_mutation_is_a_framework_or_a_clear_error(data: st.DataObject) -> No
         assert str(NATIONAL) in str(result)
     else:
         assert isinstance(result, Framework)
+
+
+def test_the_test_boroughs_categories_are_the_partners_schemas() -> None:
+    """The programme tests file each code's flags under the category the partners' schemas give
+    it (a test borough that files early help as social care tests data no partner sends)."""
+    from kinfold.ingest.schema import load_schemas
+    from tests.programme.conftest import CATEGORY_OF
+
+    schemas = load_schemas(Path(__file__).resolve().parents[2] / "config" / "schemas")
+    filed = {rule.code: rule.category for s in schemas.values() for rule in s.indicators}
+    assert {code: filed.get(code) for code in CATEGORY_OF} == CATEGORY_OF
