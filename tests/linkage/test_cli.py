@@ -385,3 +385,38 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
         main([command, "--help"])
     assert done.value.code == 0
     assert "usage: kinfold" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_link_finds_the_same_links_with_its_files_encoded_side_by_side_or_in_turn(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, together: bool
+) -> None:
+    from kinfold.linkage import cli as linkage_cli
+
+    chosen: list[bool] = []
+
+    def decide(size: int, workers: int) -> bool:
+        chosen.append(together)
+        return together
+
+    monkeypatch.setattr(linkage_cli, "side_by_side", decide)
+    out = tmp_path / "links.csv"
+    assert _link(*files, out) == 0
+    assert chosen == [together]
+    assert {(r["left_id"], r["right_id"]) for r in _read(out)} == {
+        (f"L{n}", f"R{n}") for n in range(1, 7)
+    }
+
+
+def test_side_by_side_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kinfold.linkage import cli as linkage_cli
+
+    small, medium, large = 1_000, 500_000, 9_000_000
+    monkeypatch.setattr(linkage_cli.os, "getloadavg", lambda: (0.2, 0.5, 0.5))
+    assert not linkage_cli.side_by_side(small, 2)
+    assert linkage_cli.side_by_side(medium, 2)  # a core is idle
+    assert not linkage_cli.side_by_side(medium, 1)
+    monkeypatch.setattr(linkage_cli.os, "getloadavg", lambda: (1.6, 1.5, 1.5))
+    assert not linkage_cli.side_by_side(medium, 2)  # the other core is busy
+    assert linkage_cli.side_by_side(large, 2)  # big enough to pay even so
+    assert not linkage_cli.side_by_side(large, 1)
