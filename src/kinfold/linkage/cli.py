@@ -211,6 +211,34 @@ def _encode_file(
     map_option: str = "--map",
     allow_no_rows: bool = False,
 ) -> EncodedTable:
+    table, report = _encode_side(
+        path,
+        map_text,
+        secret,
+        settings,
+        args,
+        source,
+        map_option,
+        allow_no_rows=allow_no_rows,
+        workers=worker_count(settings.workers),
+    )
+    _tell_bad_values(path, report)
+    return table
+
+
+def _encode_side(
+    path: Path,
+    map_text: str,
+    secret: bytes,
+    settings: Settings,
+    args: argparse.Namespace,
+    source: str,
+    map_option: str,
+    *,
+    allow_no_rows: bool = False,
+    workers: int,
+) -> tuple[EncodedTable, EncodeReport]:
+    """Encode one file as the command's options say; the report tells what could not be read."""
     column_map = _column_map(map_text, map_option)
     report = EncodeReport()
     table = encode(
@@ -222,10 +250,9 @@ def _encode_file(
         bad_values=_policy(args),
         file=path,
         report=report,
-        workers=worker_count(settings.workers),
+        workers=workers,
     )
-    _tell_bad_values(path, report)
-    return table
+    return table, report
 
 
 def _tell_bad_values(path: Path, report: EncodeReport) -> None:
@@ -294,20 +321,7 @@ def _encode_job(
     secret, settings, args = shared or _ENCODE_JOB["job"]
     workers = worker_count(settings.workers) if shared is not None else 1
     path, map_text, source, option = job
-    column_map = _column_map(map_text, option)
-    report = EncodeReport()
-    table = encode(
-        read_rows(path, column_map, args.encoding),
-        column_map,
-        secret,
-        settings,
-        source=source,
-        bad_values=_policy(args),
-        file=path,
-        report=report,
-        workers=workers,
-    )
-    return table, report
+    return _encode_side(path, map_text, secret, settings, args, source, option, workers=workers)
 
 
 def _column_map(text: str, option: str) -> ColumnMap:
