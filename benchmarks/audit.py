@@ -22,17 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-
-def _setup(database_url: str | None, folder: Path) -> str:
-    os.environ["KINFOLD_ENV"] = "test"  # fixed, obviously-not-secret keys
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kinfold.settings"
-    os.environ["KINFOLD_DATA_DIR"] = str(folder)
-    url = database_url or f"sqlite:///{folder / 'bench-audit.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
-    return url
+from benchmarks import hub
 
 
 def _fresh_log(folder: Path) -> None:
@@ -50,7 +40,7 @@ def _fresh_log(folder: Path) -> None:
     else:
         connection.close()
         for suffix in ("", "-wal", "-shm"):
-            (folder / f"bench-audit.sqlite3{suffix}").unlink(missing_ok=True)
+            Path(f"{hub.sqlite_file(folder, 'audit')}{suffix}").unlink(missing_ok=True)
     call_command("migrate", "audit", verbosity=0, skip_checks=True)
 
 
@@ -125,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="kinfold-bench-audit-") as tmp:
-        url = _setup(args.database_url, Path(tmp))
+        url = hub.setup(args.database_url, Path(tmp), "audit")
         from kinfold.audit import checkpoints, proofs, services
         from kinfold.audit.actors import Actor
         from kinfold.audit.verification import verify_log

@@ -18,43 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-
-def _setup(database_url: str | None, folder: Path) -> str:
-    os.environ["KINFOLD_ENV"] = "test"  # fixed, obviously-not-secret keys
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kinfold.settings"
-    os.environ["KINFOLD_DATA_DIR"] = str(folder)
-    url = database_url or f"sqlite:///{folder / 'bench-ingest.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
-    return url
-
-
-def _fresh_database(folder: Path) -> None:
-    """An empty database with the agreements loaded (a benchmark database only: it is wiped)."""
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    else:
-        connection.close()
-        for suffix in ("", "-wal", "-shm"):
-            (folder / f"bench-ingest.sqlite3{suffix}").unlink(missing_ok=True)
-    call_command("migrate", verbosity=0, skip_checks=True)
-    from kinfold.agreements.services import load_folder
-    from kinfold.audit.actors import Actor
-
-    load_folder(Actor.system("bench-setup", "ingest"))
+from benchmarks import hub
 
 
 def _borough(path: Path | None, residents: int, quarters: int, seed: int, work: Path) -> Path:
@@ -69,10 +39,6 @@ def _borough(path: Path | None, residents: int, quarters: int, seed: int, work: 
         f"generated {residents:,} residents x {quarters} quarters in {time.perf_counter() - started:.0f}s"
     )
     return out
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _score(report: Any, truth_dir: Path, seen: dict[str, dict[Any, str]]) -> dict[str, Any]:
@@ -124,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kinfold-bench-ingest-") as temporary:
         work = Path(temporary)
-        url = _setup(args.database_url, work)
+        url = hub.setup(args.database_url, work, "ingest")
         borough = _borough(args.borough, args.residents, args.quarters, args.seed, work)
-        _fresh_database(work)
+        hub.fresh_database(work, "ingest")
         from kinfold.ingest import services
 
         quarters = sorted(p.name for p in (borough / "extracts").iterdir())[: args.quarters]
@@ -139,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             report = services.ingest_quarter(borough / "extracts" / quarter)
             total = time.perf_counter() - started
             scores = _score(report, borough / "truth", seen)
-            rows.append((quarter, report, total, _peak_mb(), scores))
+            rows.append((quarter, report, total, hub.peak_mb(), scores))
             _print_quarter(quarter, report, total, scores)
         _print_table(rows)
     return 0

@@ -319,9 +319,9 @@ def prepare_borough_quarter(borough: Path, quarter: str, schemas_dir: Path, out:
     """One quarter's extracts as one plaintext table for the peers (unified.csv: every partner's
     identity columns under common names, dates as ISO, sex as m/f) and its truth (truth.csv:
     rec_id,person_id). kinfold reads the partners' own files instead."""
-    from benchmarks.linkage_tools import schemas
-    from kinfold.linkage import ColumnMap, parse_date, read_rows
+    from benchmarks.linkage_tools import partner_extracts
     from kinfold.linkage import _normalise as norm
+    from kinfold.linkage import parse_date, read_rows
 
     out.mkdir(parents=True, exist_ok=True)
     unified, truth_path = out / "unified.csv", out / "truth.csv"
@@ -333,13 +333,7 @@ def prepare_borough_quarter(borough: Path, quarter: str, schemas_dir: Path, out:
             if row["quarter"] == quarter:
                 persons[f"{row['partner']}|{row['record_id']}"] = row["person_id"]
     rows, truth = [], []
-    for partner, schema in schemas(str(schemas_dir)).items():
-        path = borough / "extracts" / quarter / schema["partner"]["file"]
-        if not path.exists():
-            continue
-        column_map = ColumnMap.from_dict(
-            schema["identity"], record_id=schema["partner"]["record_id"]
-        )
+    for partner, path, column_map in partner_extracts(borough / "extracts" / quarter, schemas_dir):
         for raw in read_rows(path, column_map, allow_no_rows=True):
             rec_id = f"{partner}|{(raw.get(column_map.record_id or '') or '').strip()}"
             row = dict.fromkeys(BOROUGH_COLUMNS, "")

@@ -26,9 +26,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.linkage_tools import schemas
+from benchmarks.linkage_tools import partner_extracts
 from kinfold.linkage import (
-    ColumnMap,
     EncodedTable,
     PersonIndex,
     Settings,
@@ -62,17 +61,12 @@ def encoded_quarter(
     folder = CACHE / f"{borough.name}-{code_version()}-{settings.encoding_fingerprint()}" / quarter
     folder.mkdir(parents=True, exist_ok=True)
     tables = []
-    for partner, schema in schemas(str(ROOT / "config" / "schemas")).items():
-        path = borough / "extracts" / quarter / schema["partner"]["file"]
-        if not path.exists():
-            continue
+    extracts = partner_extracts(borough / "extracts" / quarter, ROOT / "config" / "schemas")
+    for partner, path, column_map in extracts:
         cached = folder / f"{partner}.kfe"
         if cached.exists() and not reencode:
             tables.append(EncodedTable.read(cached))
             continue
-        column_map = ColumnMap.from_dict(
-            schema["identity"], record_id=schema["partner"]["record_id"]
-        )
         rows = read_rows(path, column_map, allow_no_rows=True)
         table = encode(
             rows, column_map, SECRET, settings, source=partner, bad_values="blank", file=path
@@ -85,13 +79,8 @@ def encoded_quarter(
 def plaintext(borough: Path, quarter: str) -> dict[Key, dict[str, str]]:
     """Each record's identity fields as the partner wrote them (for coverage and examples)."""
     found: dict[Key, dict[str, str]] = {}
-    for partner, schema in schemas(str(ROOT / "config" / "schemas")).items():
-        path = borough / "extracts" / quarter / schema["partner"]["file"]
-        if not path.exists():
-            continue
-        column_map = ColumnMap.from_dict(
-            schema["identity"], record_id=schema["partner"]["record_id"]
-        )
+    extracts = partner_extracts(borough / "extracts" / quarter, ROOT / "config" / "schemas")
+    for partner, path, column_map in extracts:
         for raw in read_rows(path, column_map, allow_no_rows=True):
             record = (raw.get(column_map.record_id or "") or "").strip()
             found[(partner, record)] = {

@@ -13,14 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.linkage_tools import schemas
+from benchmarks.linkage_tools import encode_extracts
 from kinfold.linkage import (
-    ColumnMap,
     PersonIndex,
     cluster_accuracy,
-    encode,
     new_secret,
-    read_rows,
     resolve_persons,
 )
 
@@ -38,18 +35,9 @@ def main() -> int:
     found = []
     for quarter in sorted(p.name for p in (borough / "extracts").iterdir()):
         started = time.perf_counter()
-        tables = []
-        for partner, schema in schemas(str(ROOT / "config" / "schemas")).items():
-            path = borough / "extracts" / quarter / schema["partner"]["file"]
-            if not path.exists():
-                continue
-            column_map = ColumnMap.from_dict(
-                schema["identity"], record_id=schema["partner"]["record_id"]
-            )
-            rows = read_rows(path, column_map, allow_no_rows=True)
-            tables.append(
-                encode(rows, column_map, secret, source=partner, bad_values="blank", file=path)
-            )
+        tables = encode_extracts(
+            borough / "extracts" / quarter, ROOT / "config" / "schemas", secret
+        )
         result = resolve_persons(tables, index, quarter=quarter)
         seconds = time.perf_counter() - started
         index = PersonIndex.from_bytes(result.index.to_bytes())

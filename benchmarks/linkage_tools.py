@@ -16,13 +16,16 @@ import io
 import logging
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # kinfold is imported where used, so peers' processes never load it
+    from kinfold.linkage import ColumnMap, EncodedTable
 
 Pair = tuple[str, str]
 
@@ -93,26 +96,12 @@ def kinfold(dataset: Mapping[str, Any], workdir: Path) -> Outcome:
 
 def _kinfold_borough(dataset: Mapping[str, Any]) -> Outcome:
     from kinfold.linkage import (
-        ColumnMap,
         PersonIndex,
-        encode,
         new_secret,
-        read_rows,
         resolve_persons,
     )
 
-    secret, tables = new_secret(), []
-    for partner, schema in schemas(dataset["schemas"]).items():
-        path = Path(dataset["folder"]) / schema["partner"]["file"]
-        if not path.exists():
-            continue
-        column_map = ColumnMap.from_dict(
-            schema["identity"], record_id=schema["partner"]["record_id"]
-        )
-        rows = read_rows(path, column_map, allow_no_rows=True)
-        tables.append(
-            encode(rows, column_map, secret, source=partner, bad_values="blank", file=path)
-        )
+    tables = encode_extracts(Path(dataset["folder"]), dataset["schemas"], new_secret())
     result = resolve_persons(tables, PersonIndex.new(), quarter=dataset["quarter"])
     clusters = {f"{source}|{record}": person for (source, record), person in result.persons.items()}
     compared = result.links.pairs_compared if result.links is not None else 0
@@ -126,6 +115,39 @@ def schemas(folder: str) -> dict[str, dict[str, Any]]:
         schema = tomllib.loads(path.read_text("utf-8"))
         found[schema["partner"]["id"]] = schema
     return found
+
+
+def partner_extracts(
+    folder: Path, schemas_dir: str | Path
+) -> Iterator[tuple[str, Path, ColumnMap]]:
+    """Each partner's extract in a quarter's folder (those present), with its identity columns."""
+    from kinfold.linkage import ColumnMap
+
+    for partner, schema in schemas(str(schemas_dir)).items():
+        path = folder / schema["partner"]["file"]
+        if path.exists():
+            yield (
+                partner,
+                path,
+                ColumnMap.from_dict(schema["identity"], record_id=schema["partner"]["record_id"]),
+            )
+
+
+def encode_extracts(folder: Path, schemas_dir: str | Path, secret: bytes) -> list[EncodedTable]:
+    """A quarter's partner extracts encoded as each partner would (bad values blanked)."""
+    from kinfold.linkage import encode, read_rows
+
+    return [
+        encode(
+            read_rows(path, column_map, allow_no_rows=True),
+            column_map,
+            secret,
+            source=partner,
+            bad_values="blank",
+            file=path,
+        )
+        for partner, path, column_map in partner_extracts(folder, schemas_dir)
+    ]
 
 
 # ---------------------------------------------------------------------------------- plain tables

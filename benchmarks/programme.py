@@ -39,36 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _setup(database_url: str | None, folder: Path) -> str:
-    os.environ["KINFOLD_ENV"] = "test"  # fixed, obviously-not-secret keys
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kinfold.settings"
-    os.environ["KINFOLD_DATA_DIR"] = str(folder)
-    url = database_url or f"sqlite:///{folder / 'bench-programme.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
-    return url
-
-
-def _fresh_database(folder: Path) -> None:
-    """An empty database with the agreements loaded (a benchmark database only: it is wiped)."""
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    else:
-        connection.close()
-        for suffix in ("", "-wal", "-shm"):
-            (folder / f"bench-programme.sqlite3{suffix}").unlink(missing_ok=True)
-    call_command("migrate", verbosity=0, skip_checks=True)
-    from kinfold.agreements.services import load_folder
-    from kinfold.audit.actors import Actor
-
-    load_folder(Actor.system("bench-setup", "programme"))
+from benchmarks import hub
 
 
 def _borough(path: Path | None, residents: int, quarters: int, seed: int, work: Path) -> Path:
@@ -84,10 +55,6 @@ def _borough(path: Path | None, residents: int, quarters: int, seed: int, work: 
         f"generated {residents:,} residents, {quarters} quarters in {time.perf_counter() - started:.0f} s"
     )
     return out
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _quarters(borough: Path, count: int | None) -> list[str]:
@@ -119,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kinfold-bench-programme-") as tmp:
         work = Path(tmp)
-        url = _setup(args.database_url, work)
+        url = hub.setup(args.database_url, work, "programme")
         borough = _borough(args.borough, args.residents, args.quarters, args.seed, work)
-        _fresh_database(work)
+        hub.fresh_database(work, "programme")
         print(
             f"kinfold programme benchmark: {args.data}, {url.split(':')[0]}, Python "
             f"{platform.python_version()}, {os.cpu_count()} cores"
@@ -199,7 +166,7 @@ def _run(
             f"{ingest_s:.1f}",
             f"{identify_s:.1f}",
             f"{ingest_s + identify_s:.1f}",
-            f"{_children_peak_mb() if processes else _peak_mb():,.0f}",
+            f"{_children_peak_mb() if processes else hub.peak_mb():,.0f}",
             f"{counts['households']:,}",
             f"{counts['families_formed']:,}",
             f"{counts['flags_read']:,}",
@@ -213,7 +180,7 @@ def _run(
     if not done:
         return rows
     score = accuracy.evaluate(borough / "truth", done[-1], perfect=data != "pipeline")
-    print(f"{len(done)} quarters in {total / 60:.1f} minutes; peak RSS {_peak_mb():,.0f} MB")
+    print(f"{len(done)} quarters in {total / 60:.1f} minutes; peak RSS {hub.peak_mb():,.0f} MB")
     for line in score.lines():
         print(line)
     return rows

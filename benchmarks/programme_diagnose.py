@@ -29,14 +29,15 @@ from typing import Any
 
 
 def _prepare(args: argparse.Namespace) -> None:
+    from benchmarks import hub
     from benchmarks import programme as bench
 
     args.work.mkdir(parents=True, exist_ok=True)
-    bench._setup(None, args.work)
+    hub.setup(None, args.work, "programme")
     from kinfold.programme.models import IdentificationRun
 
     quarters = bench._quarters(args.borough, args.quarters)
-    database = args.work / "bench-programme.sqlite3"
+    database = hub.sqlite_file(args.work, "programme")
     done = False
     if database.exists() and not args.fresh:
         try:
@@ -44,7 +45,7 @@ def _prepare(args: argparse.Namespace) -> None:
         except Exception:  # an empty or old file: run again
             done = False
     if not done:
-        bench._fresh_database(args.work)
+        hub.fresh_database(args.work, "programme")
         bench._run(args.data, args.borough, quarters, args.work)
     args.quarter_list = quarters
 
