@@ -273,3 +273,36 @@ def test_childrens_records_name_a_parent_sometimes_living_elsewhere(
     assert apart  # the hub has parents living elsewhere to find
     parsed = extracts[records[0]["quarter"], records[0]["partner"], records[0]["record_id"]]
     assert parsed.related[0].relation == "parent"  # type: ignore[attr-defined]
+
+
+def test_health_visiting_knows_nearly_every_child_under_five_and_flags_none(
+    borough: Built,
+    persons: dict[str, dict[str, str]],
+    spells: list[dict[str, str]],
+    extracts: dict[tuple[str, str, str], object],
+) -> None:
+    """A family whose only child is a baby is still seen: the health visiting caseload lists the
+    borough's under-fives each quarter (about 95% of them), and being on it is no problem."""
+    last = Quarter.parse(max(s["to_quarter"] for s in spells))
+    resident = {s["person_id"] for s in spells if s["to_quarter"] == str(last)}
+    end = last.end
+
+    def age(person: str) -> int:
+        born = date.fromisoformat(persons[person]["dob"])
+        return end.year - born.year - ((end.month, end.day) < (born.month, born.day))
+
+    under_5 = {p for p in resident if 0 <= age(p) < 5}
+    records = {
+        (r["quarter"], r["partner"], r["record_id"]): r["person_id"]
+        for r in borough.truth("records.csv")
+    }
+    visited = set()
+    for key, parsed in extracts.items():
+        if key[0] == str(last) and key[1] == "health":
+            detail = parsed.detail.get("health", {})  # type: ignore[attr-defined]
+            if detail.get("event_type") == "Health visiting contact":
+                assert not parsed.indicators  # type: ignore[attr-defined]
+                visited.add(records[key])
+    assert len(under_5) > 100
+    assert 0.9 < len(visited & under_5) / len(under_5) < 1
+    assert visited <= under_5

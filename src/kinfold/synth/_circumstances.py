@@ -35,7 +35,7 @@ EARLY_HELP, CHILD_IN_NEED, PROTECTION_PLAN, LOOKED_AFTER = 1, 2, 3, 4
 # Housing case kinds; domestic abuse service kinds; health event kinds; exclusion kinds.
 HOUSING_ASB, ARREARS, EVICTION = 0, 1, 2
 MARAC, SUPPORT = 0, 1
-MENTAL_HEALTH, INJURY = 0, 1
+MENTAL_HEALTH, INJURY, HEALTH_VISITING = 0, 1, 2
 NO_EXCLUSION, FIXED, PERMANENT = 0, 1, 2
 # How a benefit claim ended this quarter.
 STILL_CLAIMING, INTO_WORK, OTHER_END = 0, 1, 2
@@ -517,7 +517,30 @@ class Circumstances:
                     ).astype(np.int8),
                 )
             )
+        parts.append(self._health_visiting())
         return _concat("health", parts)
+
+    def _health_visiting(self) -> PartnerRows:
+        """The health visiting caseload: children under five, each with the quarter's last contact.
+
+        Drawn from a generator of its own (seed and quarter), so that the caseload leaves every
+        other draw of a seed's borough as it was.
+        """
+        b = self.borough
+        rng = np.random.default_rng([b.seed, 4856, b.q + 1_000])  # q < 0 while warming up
+        under_5 = (self.age >= 0) & (self.age < 5)
+        seen = np.flatnonzero(
+            under_5 & (rng.random(self.n) < self.settings.indicators.health_visiting)
+        )
+        count = len(seen)
+        first, last = self.first, self.last
+        return _rows(
+            "health",
+            seen,
+            kind=np.full(count, HEALTH_VISITING, np.int8),
+            day=rng.integers(first, last + 1, size=count).astype(np.int32),
+            group=np.full(count, 6, np.int8),
+        )
 
     def _substance(self) -> PartnerRows:
         ind = self.settings.indicators

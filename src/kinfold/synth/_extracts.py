@@ -26,7 +26,6 @@ from kinfold.synth._circumstances import (
     FIXED,
     INTO_WORK,
     MARAC,
-    MENTAL_HEALTH,
     OTHER_END,
     PERMANENT,
     SUSPECT,
@@ -74,8 +73,11 @@ BENEFITS = ("JSA", "ESA", "IS", "UC")
 HOUSING_CASES = ("ASB", "Rent arrears", "Notice seeking possession")
 DAS_KINDS = ("MARAC", "IDVA support")
 RISK_LEVELS = ("Standard", "Medium", "High")
-HEALTH_EVENTS = ("MH contact", "ED attendance - injury")
-HEALTH_GROUPS = ("Anxiety", "Depression", "Psychosis", "Self-harm", "Fracture", "Head injury")
+HEALTH_EVENTS = ("MH contact", "ED attendance - injury", "Health visiting contact")
+HEALTH_GROUPS = (
+    "Anxiety", "Depression", "Psychosis", "Self-harm", "Fracture", "Head injury",
+    "Healthy child review",
+)  # fmt: skip
 SUBSTANCES = ("Alcohol", "Opiates", "Crack cocaine", "Cannabis", "Other")
 TERMS = {1: "Spring", 2: "Summer", 3: "Summer/Autumn", 4: "Autumn"}
 
@@ -461,10 +463,7 @@ def _health(r: _Render) -> dict[str, Column]:
         "gender": r.sex("male", "female"),
         "address_line": r.address(0),
         "post_code": r.postcode(),
-        "event_type": [
-            HEALTH_EVENTS[0] if k == MENTAL_HEALTH else HEALTH_EVENTS[1]
-            for k in r.col("kind").tolist()
-        ],
+        "event_type": r.labels(r.col("kind"), HEALTH_EVENTS),
         "event_datetime": [d + t for d, t in zip(r.days(day, "%Y-%m-%d"), times, strict=True)],
         "diagnosis_group": r.labels(r.col("group"), HEALTH_GROUPS),
     }

@@ -346,6 +346,7 @@ class Indicators:
     mental_health_contact: float = field(metadata={"check": _prob})
     injury_under_5: ByState = field(metadata={"check": _by_state})
     injury_adult: ByState = field(metadata={"check": _by_state})
+    health_visiting: float = field(metadata={"check": _prob})
     substance_starts: ByState = field(metadata={"check": _by_state})
     substance_ends: ByState = field(metadata={"check": _by_state})
 
