@@ -111,11 +111,43 @@ def test_a_parent_living_elsewhere_joins_the_childs_family(
     assert eligible.problems == ["crime", "children-need-help"]
 
 
+@pytest.mark.parametrize("youngest_in", ["H1", "H3"])
+def test_a_parent_named_by_children_of_two_families_joins_the_youngest_childs(
+    borough: Borough, identify_through: Callable[..., None], youngest_in: str
+) -> None:
+    """One person's flags do not make two households eligible: the parent joins the family of the
+    youngest child who names them, wherever that household sorts."""
+    quarters = ["2015Q2", "2015Q3"]
+    dad = borough.person(1975)
+    borough.live(dad, "H2", *quarters)
+    kids = {}
+    for home, born in (("H1", 2004), ("H3", 2004)):
+        mum, kid = borough.person(1980), borough.person(2010 if home == youngest_in else born)
+        for person in (mum, kid):
+            borough.live(person, home, *quarters)
+        borough.parent_link(kid, dad, "2015Q2")
+        borough.flag(kid, "csc.child_in_need", "2015Q3")
+        kids[home] = kid
+    borough.flag(dad, "police.offence", "2015Q3")
+
+    identify_through("2015Q3")
+
+    eligible = EligibleFamily.objects.get(run__status=RunStatus.DONE)
+    members = set(
+        FamilyMember.objects.filter(family=eligible.family, quarter="2015Q3").values_list(
+            "person__pid", flat=True
+        )
+    )
+    assert kids[youngest_in].pid in members
+    assert dad.pid in members
+
+
 @pytest.mark.parametrize(
     ("born", "at_school", "family"),
     [
         (1999, False, True),  # 16 in 2015Q4: a dependent child
         (1996, True, True),  # 19 and at school: dependent until 20
+        (1996, None, True),  # 19 and at college: participation tracking, no attendance value
         (1996, False, False),  # 19 and not in education: an adult
         (1994, True, False),  # 21: an adult, school or not
     ],
@@ -124,7 +156,7 @@ def test_who_is_a_dependent_child(
     borough: Borough,
     identify_through: Callable[..., None],
     born: int,
-    at_school: bool,
+    at_school: bool | None,
     family: bool,
 ) -> None:
     quarters = ["2015Q3", "2015Q4"]
@@ -134,8 +166,8 @@ def test_who_is_a_dependent_child(
         borough.live(person, "H1", *quarters)
     borough.flag(mum, "health.mental_health", "2015Q4")
     borough.flag(mum, "dwp.out_of_work_benefit", "2015Q4")
-    if at_school:
-        borough.flag(young, "school.attendance", "2015Q4", 96.0)
+    if at_school is not False:
+        borough.flag(young, "school.attendance", "2015Q4", 96.0 if at_school else None)
 
     identify_through("2015Q4", first="2015Q3")
 

@@ -314,10 +314,14 @@ def _parents_elsewhere(
     apart &= parent_household != keys[np.maximum(child_group, 0)]
     if not apart.any():
         return _EMPTY, _EMPTY
-    pairs = np.unique(np.stack([parent[apart], child_group[apart]], axis=1), axis=0)
-    # np.unique sorts by parent then group: the first row of each parent has its lowest group.
-    first = np.concatenate([[True], pairs[1:, 0] != pairs[:-1, 0]])
-    return pairs[first, 0].astype(np.int64), pairs[first, 1].astype(np.int64)
+    # A parent named by children of two families joins one: the family of the youngest of those
+    # children (by year of birth), then the lowest group (household key order).
+    years = np.where(child_year == 0, np.iinfo(np.int64).min, child_year)[apart]
+    who, where = parent[apart], child_group[apart]
+    order = np.lexsort((where, -years, who))
+    who, where = who[order], where[order]
+    first = np.concatenate([[True], who[1:] != who[:-1]])
+    return who[first].astype(np.int64), where[first].astype(np.int64)
 
 
 def match_groups(previous: Groups, current: Groups) -> I64:

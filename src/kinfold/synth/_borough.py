@@ -27,6 +27,8 @@ I64 = NDArray[np.int64]
 Mask = NDArray[np.bool_]
 
 COPING, STRUGGLING, IN_CRISIS = 0, 1, 2
+#: The establishment number UPNs are made under for students the borough's schools never had.
+COLLEGE_NUMBER = 4900
 
 _PERSON_COLUMNS: dict[str, type] = {
     "pid": np.int64,
@@ -433,16 +435,18 @@ class Borough:
         self._nhs_next += len(need)
 
     def ensure_upn(self, positions: I64) -> None:
-        """Give pupils without one a UPN from their school's number and the year (LA code 999)."""
+        """Give pupils without one a UPN from their school's number and the year (LA code 999);
+        students who were never at one of the borough's schools get one under the college's."""
         people = self.people
         need = np.unique(positions[people["upn"][positions] == 0])
         year = self.quarter.year % 100
         for position in need.tolist():
-            school = self.places.schools[int(people["school"][position])]
-            key = (school.number, year)
+            index = int(people["school"][position])
+            number = self.places.schools[index].number if index >= 0 else COLLEGE_NUMBER
+            key = (number, year)
             serial = self._upn_serials.get(key, 0)
             if serial > 999:  # a very large intake: carry on under the next school number
-                key = (school.number + 5000, year)
+                key = (number + 5000, year)
                 serial = self._upn_serials.get(key, 0)
             self._upn_serials[key] = serial + 1
             people["upn"][position] = (999 * 10_000 + key[0]) * 100_000 + year * 1000 + serial

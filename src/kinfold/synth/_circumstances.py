@@ -284,7 +284,7 @@ class Circumstances:
         exclusion = np.where(permanent, PERMANENT, np.where(fixed, FIXED, NO_EXCLUSION))
         self._alternative_provision_ends()
         people["ap"][pupils[permanent]] = True
-        return _rows(
+        on_roll = _rows(
             "schools",
             pupils,
             school=people["school"][pupils].astype(np.int16),
@@ -295,6 +295,30 @@ class Circumstances:
             exclusion_day=np.where(exclusion > 0, self._days(count), MISSING).astype(np.int32),
             ap=people["ap"][pupils].copy(),
             carer=self._carers(pupils),
+        )
+        return _concat("schools", [on_roll, self._college(pupils)])
+
+    def _college(self, pupils: I64) -> PartnerRows:
+        """Young people in education past school (16-19, at college or beyond a school's sixth
+        form), as the council's participation tracking knows them: a row each quarter with no
+        attendance, which is what shows an 18- or 19-year-old is still a dependent child."""
+        people = self.borough.people
+        past_school = (self.age_aug >= 16) & (self.age < 20) & people["stays_in_education"]
+        past_school[pupils] = False
+        students = np.flatnonzero(past_school)
+        self.borough.ensure_upn(students)
+        count = len(students)
+        return _rows(
+            "schools",
+            students,
+            school=np.full(count, -1, np.int16),
+            possible=np.zeros(count, np.int16),
+            attended=np.zeros(count, np.int16),
+            percent=np.full(count, np.nan),
+            exclusion=np.full(count, NO_EXCLUSION, np.int8),
+            exclusion_day=np.full(count, MISSING, np.int32),
+            ap=np.zeros(count, np.bool_),
+            carer=self._carers(students),
         )
 
     def _alternative_provision_ends(self) -> None:

@@ -79,6 +79,7 @@ HEALTH_GROUPS = (
     "Healthy child review",
 )  # fmt: skip
 SUBSTANCES = ("Alcohol", "Opiates", "Crack cocaine", "Cannabis", "Other")
+COLLEGE = "Northfield College (post-16 participation)"
 TERMS = {1: "Spring", 2: "Summer", 3: "Summer/Autumn", 4: "Autumn"}
 
 
@@ -340,12 +341,15 @@ def _schools(r: _Render) -> dict[str, Column]:
         "Gender": r.sex("M", "F"),
         "Address": r.address(0),
         "Postcode": r.postcode(),
-        "School": [schools[s].name for s in school],
-        "School No": [schools[s].number for s in school],
+        # Students past school (no school: -1) are at college, with no sessions or attendance.
+        "School": [schools[s].name if s >= 0 else COLLEGE for s in school],
+        "School No": [schools[s].number if s >= 0 else "" for s in school],
         "Term": [TERMS[r.b.quarter.number]] * len(school),
-        "Sessions Possible": r.col("possible").tolist(),
-        "Sessions Attended": r.col("attended").tolist(),
-        "Attendance %": [f"{p:.1f}" for p in r.col("percent").tolist()],
+        "Sessions Possible": [p or "" for p in r.col("possible").tolist()],
+        "Sessions Attended": [
+            a if s >= 0 else "" for a, s in zip(r.col("attended").tolist(), school, strict=True)
+        ],
+        "Attendance %": ["" if p != p else f"{p:.1f}" for p in r.col("percent").tolist()],
         "Census Date": r.quarter_end("%d/%m/%Y"),
         "Exclusion Type": [
             "Fixed" if e == FIXED else "Permanent" if e == PERMANENT else ""

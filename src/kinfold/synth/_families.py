@@ -88,9 +88,13 @@ def _parents_elsewhere(borough: Borough, family: I64, dependent: NDArray[np.bool
     named = people.positions(people["contact"][children])
     apart = (named >= 0) & (people["hh"][np.maximum(named, 0)] != people["hh"][children])
     elsewhere = np.full(len(family), -1, np.int64)
-    # Where one parent is named by children of two families, the lower family id is kept.
-    order = np.argsort(-family[children[apart]], kind="stable")
-    elsewhere[named[apart][order]] = family[children[apart]][order]
+    # Where one parent is named by children of two families, the family of the youngest of those
+    # children (by year of birth, as the hub knows ages; then the lower family id) is kept: the
+    # later assignment wins, so order by year of birth, then family id descending.
+    kids = children[apart]
+    born = people["birth_year"][kids].astype(np.int64)
+    order = np.lexsort((-family[kids], born))
+    elsewhere[named[apart][order]] = family[kids][order]
     return elsewhere
 
 
