@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from kinfold.ingest import merges
+from kinfold.ingest import hub, merges
 from kinfold.ingest.models import Indicator, PartnerRecord, SealedDetail
 from kinfold.ingest.sealing import open_detail
 from kinfold.people import bulk, keys, vault
@@ -172,4 +172,22 @@ def test_two_persons_merged_into_one_keep_one_home_a_quarter_and_no_link_to_them
     ]
     assert list(ParentLink.objects.values_list("child__pid", "parent__pid")) == [
         ("POTHER", "PSURVIVOR")
+    ]
+
+
+def test_the_hub_vetoes_merging_known_persons_it_placed_in_two_households_at_once(
+    agreements: None,
+) -> None:
+    """What the hub tells linkage (``resolve_persons(persons_apart=…)``): of a group linkage would
+    merge, the pairs ingest placed in different households in the same quarter."""
+    persons = make("PMOTHER", "PNAMESAKE", "PMOVED")
+    one, two = Household.objects.create(hid="HONE"), Household.objects.create(hid="HTWO")
+    HouseholdMember.objects.create(person=persons["PMOTHER"], household=one, quarter="2016Q1")
+    HouseholdMember.objects.create(person=persons["PNAMESAKE"], household=two, quarter="2016Q1")
+    HouseholdMember.objects.create(person=persons["PMOVED"], household=two, quarter="2015Q4")
+
+    placed_apart = hub._PlacedApart()
+
+    assert placed_apart([["PMOTHER", "PNAMESAKE", "PMOVED"], ["PNEW", "PMOVED"]]) == [
+        ("PMOTHER", "PNAMESAKE")
     ]

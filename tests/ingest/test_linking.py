@@ -198,3 +198,31 @@ def test_a_parent_named_at_the_childs_home_but_linked_to_someone_elsewhere_is_no
         named_at=named_at, child_home=child_home, parent_home=parent_home
     )
     assert found is doubtful, description
+
+
+@pytest.mark.parametrize(
+    ("description", "homes", "expected"),
+    [
+        (
+            "two households in one quarter: two people",
+            {"PA": {"2016Q1": 1, "2016Q2": 1}, "PB": {"2016Q2": 2}},
+            [("PA", "PB")],
+        ),
+        ("one household in a quarter they share", {"PA": {"2016Q1": 1}, "PB": {"2016Q1": 1}}, []),
+        (
+            "different households but never in the same quarter (a move)",
+            {"PA": {"2016Q1": 1}, "PB": {"2016Q2": 2}},
+            [],
+        ),
+        ("one never placed anywhere", {"PA": {"2016Q1": 1}}, []),
+    ],
+)
+def test_known_persons_placed_in_two_households_at_once_are_not_merged(
+    description: str, homes: dict[str, dict[str, int]], expected: list[tuple[str, str]]
+) -> None:
+    assert linking.placed_apart([["PA", "PB"]], homes) == expected, description
+
+
+def test_each_pair_of_a_group_is_judged() -> None:
+    homes = {"PA": {"2016Q1": 1}, "PB": {"2016Q1": 1}, "PC": {"2016Q1": 3}}
+    assert linking.placed_apart([["PA", "PB", "PC"]], homes) == [("PA", "PC"), ("PB", "PC")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,46 @@ def test_new_evidence_joining_two_known_persons_merges_them_deterministically() 
     retired = max(first, second)
     assert q2.merged == {retired: survivor}
     assert q2.index.current(retired) == survivor
+
+
+def test_a_merge_the_caller_knows_joins_two_people_is_not_made() -> None:
+    """As above, but the caller knows the two persons are two people (the hub placed them at two
+    addresses in one quarter): the record that looks like both joins one of them, nobody is
+    merged, and the caller was asked about exactly that merge."""
+    column_map = ColumnMap.parse(
+        "given_name=forename,surname=surname,dob=dob,address=address,postcode=postcode,id=ref"
+    )
+    name = {"forename": "Grace", "surname": "Adeyemi"}
+    born = {"dob": "1970-04-04", "address": "", "postcode": ""}
+    home = {"dob": "", "address": "9 Quay Road", "postcode": "NF2 2QQ"}
+    q1 = resolve_persons(
+        [
+            encode([{"ref": "A", **name, **born}], column_map, SECRET, source="das"),
+            encode(
+                [{"ref": "B", **name, **home, "forename": "Ada"}], column_map, SECRET, source="dwp"
+            ),
+        ],
+        PersonIndex.new(NAMESPACE),
+        quarter="2015Q2",
+    )
+    first, second = q1.person_of("das", "A"), q1.person_of("dwp", "B")
+    assert first != second
+    asked: list[list[str]] = []
+
+    def two_people(groups: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+        asked.extend(sorted(group) for group in groups)
+        return [(first, second)]
+
+    both = {"ref": "C", **name, **home, "dob": "1970-04-04"}
+    q2 = resolve_persons(
+        [encode([both], column_map, SECRET, source="health")],
+        q1.index,
+        quarter="2015Q3",
+        persons_apart=two_people,
+    )
+    assert q2.merged == {}
+    assert q2.person_of("health", "C") in {first, second}
+    assert asked == [sorted([first, second])]
 
 
 def test_the_index_round_trips_through_bytes_and_files(tmp_path: Path) -> None:

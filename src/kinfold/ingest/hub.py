@@ -7,7 +7,8 @@ or detail in a category it may not share, is dropped and counted, whatever the p
 writes the quarter in **one transaction**:
 
 1. persons: ``linkage.resolve_persons`` over every bundle's encodings (records and the parents or
-   carers rows name) and the previous quarter's person index, so person ids stay put; new persons
+   carers rows name) and the previous quarter's person index, so person ids stay put (two known
+   persons placed in different households in the same quarter are not merged); new persons
    are created with their own data keys; persons that new evidence merges are moved onto the
    survivor (records, flags and sealed details re-sealed under the survivor's key);
 2. households: ``linkage.households`` groups records by keyed address tokens; each person lives,
@@ -297,6 +298,7 @@ def _plan(
         quarter=quarter,
         settings=linkage_settings,
         apart=linking.kept_apart(tables, found.of_record),
+        persons_apart=_PlacedApart(),
     )
     report.notes.extend(resolution.notes)
     if thin:
@@ -311,6 +313,29 @@ def _plan(
     if progress:
         progress("link", len(resolution.persons), len(resolution.persons))
     return plan
+
+
+@dataclass
+class _PlacedApart:
+    """Of the known persons linkage would merge, the pairs placed in two different households in
+    the same quarter (``linking.placed_apart``): two people, whatever a record that looks like both
+    suggests now. Asked for each merge linkage considers, so each person's homes are read once."""
+
+    homes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __call__(self, groups: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+        self._read(sorted({pid for group in groups for pid in group} - set(self.homes)))
+        return linking.placed_apart(groups, self.homes)
+
+    def _read(self, pids: list[str]) -> None:
+        for pid in pids:
+            self.homes[pid] = {}
+        for start in range(0, len(pids), bulk.BATCH):
+            rows = HouseholdMember.objects.filter(
+                person__pid__in=pids[start : start + bulk.BATCH]
+            ).values_list("person__pid", "quarter", "household_id")
+            for pid, quarter, household in rows:
+                self.homes[pid][quarter] = household
 
 
 def _previous_index(previous: LinkageState | None) -> PersonIndex:

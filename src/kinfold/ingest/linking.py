@@ -10,6 +10,8 @@ and tests can run them without a database.
   would otherwise be merged through any record that has the name and no address); and a parent
   or carer named with an address and a partner's own record of exactly that name in another
   household.
+- Which known persons are not merged whatever this quarter's records suggest: two persons placed
+  in different households in the same quarter.
 - Which household each person lives in this quarter, when their records disagree.
 - Which parents or carers named on rows are not linked to the child after all: those the row
   places in the child's own home while the person they were linked to lives elsewhere.
@@ -174,6 +176,28 @@ def _evidence(table: EncodedTable) -> NDArray[np.int64]:
             present = (values != 0) if values.ndim == 1 else (values != 0).any(axis=1)
             bits |= present.astype(np.int64) << shift
     return bits
+
+
+def placed_apart(
+    groups: Sequence[Sequence[str]], homes: Mapping[str, Mapping[str, int]]
+) -> list[tuple[str, str]]:
+    """Pairs, within each group of known persons linkage would merge, that were placed in two
+    different households in the same quarter (``homes``: person → quarter → household). Such a
+    pair was two people in that quarter's own evidence, each with an address: a record that now
+    looks like both — a contact named by name and address, a record with no address, a changed
+    surname — does not make them one. Most such merges join a child's mother with a namesake who
+    lives elsewhere (on a 60,000-resident synthetic borough, 34 of one quarter's 38 wrong merges
+    of known persons, against 3 of its 14 right ones), and the namesake then became the
+    children's parent living elsewhere, with her own flags, in every quarter before the merge."""
+    pairs: list[tuple[str, str]] = []
+    for group in groups:
+        for i, left in enumerate(group):
+            mine = homes.get(left, {})
+            for right in group[i + 1 :]:
+                theirs = homes.get(right, {})
+                if any(theirs.get(q, h) != h for q, h in mine.items()):
+                    pairs.append((left, right))
+    return pairs
 
 
 def choose_households(

@@ -8,11 +8,16 @@ the result never depends on input order. Clusters are connected components.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
 Index = NDArray[np.intp]
 Floats = NDArray[np.float64]
+#: Asked before two groups that each hold a watched node are joined: may they be (their watched
+#: nodes given)?
+MayJoin = Callable[[Sequence[int], Sequence[int]], bool]
 
 
 def one_to_one(left: Index, right: Index, score: Floats) -> Index:
@@ -71,6 +76,8 @@ def constrained_clusters(
     score: Floats,
     apart_left: Index,
     apart_right: Index,
+    may_join: MayJoin | None = None,
+    watched_from: int | None = None,
 ) -> Index:
     """Clusters from links, best first, never joining two groups a "kept apart" pair spans.
 
@@ -78,11 +85,16 @@ def constrained_clusters(
     end up inside the joined group: such pairs were compared and judged different people, so a
     third record that looks like both (a name-only record between two children with the same
     name) joins the likelier one instead of merging all three. Links with an infinite score are
-    taken first (known to be the same person). Returns each node's label: the smallest node in its
-    cluster. Deterministic: links are taken by score, then by node numbers.
+    taken first (known to be the same person). With ``may_join``, two groups that each hold a
+    node numbered ``watched_from`` or above (a known person) are joined only if it says they may
+    be. Returns each node's label: the smallest node in its cluster. Deterministic: links are
+    taken by score, then by node numbers.
     """
     parent = list(range(size))
     members: dict[int, list[int]] = {}
+    watched: dict[int, list[int]] = {}
+    if may_join is not None and watched_from is not None:
+        watched = {node: [node] for node in range(watched_from, size)}
     apart: dict[int, set[int]] = {}
     for a, b in zip(apart_left.tolist(), apart_right.tolist(), strict=True):
         apart.setdefault(a, set()).add(b)
@@ -107,9 +119,18 @@ def constrained_clusters(
             root_a, root_b, group_a, group_b = root_b, root_a, group_b, group_a
         if any(find(other) == root_a for node in group_b for other in apart.get(node, ())):
             continue
+        if (
+            may_join is not None
+            and root_a in watched
+            and root_b in watched
+            and not may_join(watched[root_a], watched[root_b])
+        ):
+            continue
         parent[root_b] = root_a
         members[root_a] = group_a + group_b
         members.pop(root_b, None)
+        if root_b in watched:
+            watched[root_a] = watched.get(root_a, []) + watched.pop(root_b)
     roots = np.fromiter((find(node) for node in range(size)), dtype=np.intp, count=size)
     smallest = np.full(size, size, dtype=np.intp)
     np.minimum.at(smallest, roots, np.arange(size))

@@ -18,7 +18,11 @@ into it. A component with none is a new person, named by an opaque keyed pseudon
 index's namespace: deterministic, and meaningless outside this council's index.
 
 Remembered records of two known persons are never re-compared, so a quarter cannot split or merge
-the past except through new evidence.
+the past except through new evidence. And the caller can veto a merge: given the groups of known
+persons that components would join, ``persons_apart`` names pairs of them known to be different
+people (the hub: two persons it placed in different households in the same quarter); clustering is
+kept from joining them, as it keeps apart records scored different, so that a record which looks
+like both joins the likelier one instead of merging them.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import os
 import secrets
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -48,6 +52,8 @@ FORMAT: Final = "kinfold-person-index"
 VERSION: Final = 1
 Strings = NDArray[np.str_]
 RecordKey = tuple[str, str]
+#: Given groups of known person ids that clustering would merge, the pairs that must stay apart.
+PersonsApart = Callable[[Sequence[Sequence[str]]], Iterable[tuple[str, str]]]
 
 
 @dataclass
@@ -173,6 +179,7 @@ def resolve_persons(
     quarter: str,
     settings: Settings | None = None,
     apart: Sequence[tuple[RecordKey, RecordKey]] = (),
+    persons_apart: PersonsApart | None = None,
 ) -> Resolution:
     """Resolve this quarter's encoded tables (one per source) into persons; see the module doc.
 
@@ -180,6 +187,7 @@ def resolve_persons(
     is not changed). Deterministic: the same tables and index give the same ids. ``apart`` names
     pairs of this quarter's records (``(source, record id)``) known to be different people — a
     child and the parent its row names — which clustering keeps apart like pairs scored different.
+    ``persons_apart`` vetoes merges of known persons (see the module doc).
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -193,7 +201,7 @@ def resolve_persons(
         memory = None
     work = _Workspace.build(index, memory, tables)
     links = _link_quarter(work, settings)
-    labels = _components(work, links, _apart_rows(work, apart))
+    labels = _components(work, links, _apart_rows(work, apart), persons_apart)
     persons, new, merged = _name(work, index, labels, quarter)
     updated = _remember(work, index, persons, merged, quarter, settings)
     found = {
@@ -299,6 +307,7 @@ def _components(
     work: _Workspace,
     links: Links | None,
     known_apart: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
+    persons_apart: PersonsApart | None = None,
 ) -> NDArray[np.intp]:
     rows = len(work)
     person_names, person_of_row = np.unique(
@@ -319,6 +328,19 @@ def _components(
     if known_apart is not None and len(known_apart[0]):
         apart_left = np.concatenate([apart_left, known_apart[0]])
         apart_right = np.concatenate([apart_right, known_apart[1]])
+    may_join = None
+    if persons_apart is not None:
+        names = person_names.tolist()
+
+        def may_join(group_a: Sequence[int], group_b: Sequence[int]) -> bool:
+            mine = {names[node - rows] for node in group_a}
+            theirs = {names[node - rows] for node in group_b}
+            together = sorted(mine | theirs)
+            return not any(
+                (a in mine and b in theirs) or (a in theirs and b in mine)
+                for a, b in persons_apart([together])
+            )
+
     labels = constrained_clusters(
         rows + len(person_names),
         np.concatenate(left),
@@ -326,6 +348,8 @@ def _components(
         np.concatenate(score),
         apart_left,
         apart_right,
+        may_join,
+        rows,
     )
     return labels[:rows]
 
