@@ -226,3 +226,30 @@ def test_known_persons_placed_in_two_households_at_once_are_not_merged(
 def test_each_pair_of_a_group_is_judged() -> None:
     homes = {"PA": {"2016Q1": 1}, "PB": {"2016Q1": 1}, "PC": {"2016Q1": 3}}
     assert linking.placed_apart([["PA", "PB", "PC"]], homes) == [("PA", "PC"), ("PB", "PC")]
+
+
+def test_a_record_with_only_a_name_is_not_linked_where_the_index_knows_namesakes() -> None:
+    """A police record naming Prakash Shah with no date of birth or address, and a school's
+    Prakash Shah born in 2006: on this quarter alone the name is one boy's, but the person index
+    remembers a Prakash Shah born in 1966 too, so whose the police record is cannot be told."""
+    prakash = {"first": "Prakash", "last": "Shah"}
+    police = table(
+        "police", [{"id": "N1", **prakash}, {"id": "N2", "first": "Ngozi", "last": "Eze"}]
+    )
+    schools = table(
+        "schools",
+        [
+            {
+                "id": "S1",
+                **prakash,
+                "dob": "2006-08-31",
+                "address": "4 Elm Row",
+                "postcode": "NF1 1AA",
+            }
+        ],
+    )
+    remembered = table("", [{"id": "D1", **prakash, "dob": "1966-08-26"}])
+    assert linking.too_thin_to_link([police, schools], remembered) == [("police", "N1")]
+    assert linking.too_thin_to_link([police, schools]) == []  # one date of birth: one boy's name
+    with_dob = table("police", [{"id": "N1", **prakash, "dob": "1966-08-26"}])
+    assert linking.too_thin_to_link([with_dob, schools], remembered) == []

@@ -324,3 +324,17 @@ def test_a_person_whose_records_split_keeps_its_id_and_is_not_retired() -> None:
     assert persons[2:] == [z, z, z]
     assert new == []
     assert merged == {}, "X keeps its id in group 0, so it must not also be recorded as retired"
+
+
+def test_a_record_the_caller_leaves_unlinked_is_a_person_of_its_own() -> None:
+    index, q1 = _quarter_one()
+    again = [dict(LEFT_PEOPLE[0], ref="H1"), dict(LEFT_PEOPLE[1], ref="H2")]
+    q2 = resolve_persons(
+        [encode_rows(again, source="housing")],
+        PersonIndex.from_bytes(index.to_bytes()),
+        quarter="2015Q3",
+        unlinked=[("housing", "H1")],
+    )
+    assert q2.person_of("housing", "H2") == q1[("police", "L2")]
+    assert q2.person_of("housing", "H1") not in q1.values()
+    assert q2.new_persons == [q2.person_of("housing", "H1")]

@@ -56,7 +56,14 @@ from kinfold.ingest.models import (
 from kinfold.ingest.partner import RELATED_SOURCE, Allowance
 from kinfold.ingest.report import IngestReport, PartnerReport
 from kinfold.ingest.sealing import detail_associated_data, seal_values
-from kinfold.linkage import PersonIndex, Resolution, Settings, households, resolve_persons
+from kinfold.linkage import (
+    EncodedTable,
+    PersonIndex,
+    Resolution,
+    Settings,
+    households,
+    resolve_persons,
+)
 from kinfold.people import bulk
 from kinfold.people.models import (
     Household,
@@ -299,6 +306,7 @@ def _plan(
         settings=linkage_settings,
         apart=linking.kept_apart(tables, found.of_record),
         persons_apart=_PlacedApart(),
+        unlinked=linking.too_thin_to_link(tables, _remembered(index, tables)),
     )
     report.notes.extend(resolution.notes)
     if thin:
@@ -336,6 +344,14 @@ class _PlacedApart:
             ).values_list("person__pid", "quarter", "household_id")
             for pid, quarter, household in rows:
                 self.homes[pid][quarter] = household
+
+
+def _remembered(index: PersonIndex, tables: Sequence[EncodedTable]) -> EncodedTable | None:
+    """The index's remembered encodings, if they can be compared with this quarter's."""
+    memory = index.memory
+    if memory is None or not len(memory) or memory.header.comparable_with(tables[0].header):
+        return None
+    return memory
 
 
 def _previous_index(previous: LinkageState | None) -> PersonIndex:

@@ -10,6 +10,9 @@ and tests can run them without a database.
   would otherwise be merged through any record that has the name and no address); and a parent
   or carer named with an address and a partner's own record of exactly that name in another
   household.
+- Which records are too thin to link: a partner's own record with nothing but a name, where
+  namesakes are known (the name comes with two or more dates of birth or addresses, this quarter
+  or in the person index).
 - Which known persons are not merged whatever this quarter's records suggest: two persons placed
   in different households in the same quarter.
 - Which household each person lives in this quarter, when their records disagree.
@@ -162,6 +165,76 @@ def ambiguous_names_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKe
                 if not left_has & right_has:
                     pairs.append((left, right))
     return pairs
+
+
+def too_thin_to_link(
+    tables: Sequence[EncodedTable], remembered: EncodedTable | None = None
+) -> list[RecordKey]:
+    """A partner's own records that carry a name and nothing else to compare — no date of birth,
+    address or reference number — where records of exactly that name, this quarter or remembered
+    by the person index (``remembered``), carry two or more dates of birth or addresses. Whose such
+    a record is cannot be told: linked on the name, a woman's support case joined her namesake
+    of 17, whose family it made eligible (on a 60,000-resident synthetic borough). Left unlinked,
+    each is a person of its own, as :func:`ambiguous_names_apart` keeps such records apart within
+    a quarter."""
+    thin: dict[bytes, list[RecordKey]] = defaultdict(list)
+    for table in tables:
+        if table.source.endswith(RELATED_SOURCE) or not len(table):
+            continue
+        names = _names(table)
+        ids = table.record_ids.tolist()
+        for row in np.flatnonzero(_named(table) & (_evidence(table) == 0)).tolist():
+            thin[names[row].tobytes()].append((table.source, ids[row]))
+    if not thin:
+        return []
+    births: dict[bytes, set[bytes]] = defaultdict(set)
+    homes: dict[bytes, set[int]] = defaultdict(set)
+    for table in [*tables, *([remembered] if remembered is not None else [])]:
+        if len(table):
+            _namesakes_of(table, thin, births, homes)
+    return sorted(
+        key
+        for name, keys in thin.items()
+        if len(births[name]) >= 2 or len(homes[name]) >= 2
+        for key in keys
+    )
+
+
+def _names(table: EncodedTable) -> NDArray[np.uint64]:
+    found: NDArray[np.uint64] = np.ascontiguousarray(
+        np.concatenate([table.filters["given_name"], table.filters["surname"]], axis=1)
+    )
+    return found
+
+
+def _named(table: EncodedTable) -> NDArray[np.bool_]:
+    found: NDArray[np.bool_] = (table.popcount("given_name") > 0) & (table.popcount("surname") > 0)
+    return found
+
+
+def _namesakes_of(
+    table: EncodedTable,
+    wanted: Mapping[bytes, object],
+    births: dict[bytes, set[bytes]],
+    homes: dict[bytes, set[int]],
+) -> None:
+    """Add the dates of birth and household tokens of ``table``'s records named as in ``wanted``
+    (compared on the first word of each name filter first, so a large index is scanned quickly)."""
+    names = _names(table)
+    words = table.filters["given_name"].shape[1]
+    firsts = {np.frombuffer(n, dtype=np.uint64)[[0, words]].tobytes() for n in wanted}
+    key = np.ascontiguousarray(names[:, [0, words]]).view(np.dtype((np.void, 16))).ravel()
+    candidates = np.flatnonzero(np.isin(key, np.asarray(sorted(firsts), dtype=key.dtype)))
+    has_dob = table.popcount("dob") > 0
+    dob, home = table.filters["dob"], table.tokens[HOUSEHOLD_TOKEN]
+    for row in candidates.tolist():
+        name = names[row].tobytes()
+        if name not in wanted:
+            continue
+        if has_dob[row]:
+            births[name].add(dob[row].tobytes())
+        if home[row]:
+            homes[name].add(int(home[row]))
 
 
 def _evidence(table: EncodedTable) -> NDArray[np.int64]:

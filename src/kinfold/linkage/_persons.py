@@ -180,6 +180,7 @@ def resolve_persons(
     settings: Settings | None = None,
     apart: Sequence[tuple[RecordKey, RecordKey]] = (),
     persons_apart: PersonsApart | None = None,
+    unlinked: Sequence[RecordKey] = (),
 ) -> Resolution:
     """Resolve this quarter's encoded tables (one per source) into persons; see the module doc.
 
@@ -187,7 +188,9 @@ def resolve_persons(
     is not changed). Deterministic: the same tables and index give the same ids. ``apart`` names
     pairs of this quarter's records (``(source, record id)``) known to be different people — a
     child and the parent its row names — which clustering keeps apart like pairs scored different.
-    ``persons_apart`` vetoes merges of known persons (see the module doc).
+    ``persons_apart`` vetoes merges of known persons (see the module doc). ``unlinked`` names
+    records of this quarter that no scored link may join (too little to tell whose they are): each
+    is a person of its own, unless its partner record id was seen before.
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -200,7 +203,7 @@ def resolve_persons(
         )
         memory = None
     work = _Workspace.build(index, memory, tables)
-    links = _link_quarter(work, settings)
+    links = _without(_link_quarter(work, settings), work, unlinked)
     labels = _components(work, links, _apart_rows(work, apart), persons_apart)
     persons, new, merged = _name(work, index, labels, quarter)
     updated = _remember(work, index, persons, merged, quarter, settings)
@@ -287,6 +290,23 @@ def _groups(work: _Workspace) -> NDArray[np.intp]:
     _, groups = np.unique(labels, return_inverse=True)
     found: NDArray[np.intp] = groups.astype(np.intp).ravel()
     return found
+
+
+def _without(links: Links | None, work: _Workspace, records: Sequence[RecordKey]) -> Links | None:
+    """``links`` without those touching one of ``records`` (this quarter's)."""
+    if links is None or not records or not len(links):
+        return links
+    wanted = set(records)
+    rows = np.asarray(
+        [
+            i - work.encoded_from
+            for i in range(work.remembered, len(work))
+            if (str(work.sources[i]), str(work.record_ids[i])) in wanted
+        ],
+        dtype=np.intp,
+    )
+    keep = ~(np.isin(links.left_rows, rows) | np.isin(links.right_rows, rows))
+    return links.select(keep)
 
 
 def _apart_rows(
