@@ -10,6 +10,7 @@ from kinfold.people.models import Family, FamilyMember
 from kinfold.programme.identification import identify
 from kinfold.programme.models import (
     EligibleFamily,
+    FamilyQuarter,
     IdentificationRun,
     Journey,
     ProblemEvidence,
@@ -371,3 +372,26 @@ def test_a_run_started_from_the_web_runs_in_the_background(
     assert run.status == RunStatus.DONE
     assert run.progress == 100
     assert run.counts["eligible"] == 1
+
+
+@pytest.mark.parametrize("carry", [None, 1])
+def test_a_family_nobody_sent_anything_about_is_kept_only_as_the_setting_says(
+    borough: Borough, identify_through: Callable[..., None], settings: object, carry: int | None
+) -> None:
+    """Partners' extracts list every dependent child every quarter, so by default a followed
+    family nobody sent anything about has gone; a council whose extracts do not can keep it."""
+    if carry is not None:
+        settings.KINFOLD_UNSEEN_FAMILY_QUARTERS = carry  # type: ignore[attr-defined]
+    (mum,), (kid,) = borough.family("H1", ["2015Q2"])
+    borough.flag(mum, "police.offence", "2015Q2")
+    borough.flag(kid, "csc.child_in_need", "2015Q2")
+    other = borough.person(1970)
+    borough.live(other, "H9", "2015Q3")
+    borough.flag(other, "police.offence", "2015Q3")
+
+    identify_through("2015Q3")
+
+    family = EligibleFamily.objects.get(run__quarter="2015Q2").family
+    kept = FamilyQuarter.objects.filter(family=family, quarter="2015Q3").exists()
+    assert kept is (carry is not None)
+    assert FamilyQuarter.objects.filter(family=family, quarter="2015Q2").exists()

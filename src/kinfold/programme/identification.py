@@ -71,9 +71,12 @@ _CHUNK = 2000
 #: someone unseen this quarter still lives where they were last seen, for up to
 #: KINFOLD_UNSEEN_AT_HOME_QUARTERS quarters; and a family identified earlier that nobody sent
 #: anything about this quarter, none of whose members turned up elsewhere, still exists (with no
-#: flags: an improving family generates no records) for up to KINFOLD_UNSEEN_FAMILY_QUARTERS.
+#: flags) for up to KINFOLD_UNSEEN_FAMILY_QUARTERS. That one is 0 by default: the schools census,
+#: post-16 participation and the health visiting caseload send every dependent child every
+#: quarter, so a family nobody sent anything about has most likely gone (where a council's
+#: extracts do not cover its children so, an improving family can send nothing and it is 2).
 STAY_QUARTERS = 4
-CARRY_QUARTERS = 2
+CARRY_QUARTERS = 0
 
 
 def stay_quarters() -> int:
