@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from datetime import date
 from pathlib import Path
 
@@ -377,6 +378,47 @@ def test_spreadsheets_are_read_with_their_date_cells(tmp_path: Path) -> None:
     out = tmp_path / "links.csv"
     assert _link(left, tmp_path / "b.xlsx", out) == 0
     assert len(_read(out)) == 6
+
+
+@pytest.mark.parametrize("stop_after", [None, 1, 0])
+def test_a_spreadsheet_is_closed_once_read_or_when_reading_stops(
+    tmp_path: Path, stop_after: int | None
+) -> None:
+    """A read-only workbook holds its file open until closed: left to the garbage collector, the
+    file stays open and the warning surfaces in whatever runs next."""
+    import itertools
+
+    from openpyxl import Workbook
+
+    from kinfold.linkage import ColumnMap, read_rows
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in _school(RIGHT_PEOPLE):
+        sheet.append([row[h] for h in HEADER])
+    path = tmp_path / "b.xlsx"
+    book.save(path)
+
+    def open_here() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in os.listdir(fds) if _points_to(fds / fd, path))
+
+    rows = read_rows(path, ColumnMap.parse("given_name=forename,surname=surname,id=school_ref"))
+    if stop_after is None:
+        assert len(list(rows)) == len(RIGHT_PEOPLE)
+    else:
+        assert len(list(itertools.islice(rows, stop_after))) == stop_after
+        rows.close()  # type: ignore[attr-defined]
+    assert open_here() == 0
+
+
+def _points_to(fd: Path, path: Path) -> bool:
+    try:
+        return Path(os.readlink(fd)) == path
+    except OSError:  # closed since it was listed
+        return False
 
 
 @pytest.mark.parametrize("command", ["encode", "link", "link-encoded", "dedupe"])

@@ -346,12 +346,15 @@ def check_file(file: Path) -> Verdict:
         from openpyxl import load_workbook
 
         book = load_workbook(file, read_only=True, data_only=True)
-        lines = (
-            "\t".join("" if v is None else str(v) for v in row)
-            for sheet in book.worksheets
-            for row in sheet.iter_rows(values_only=True)
-        )
-        return check_text("\n".join(lines))
+        try:  # a read-only workbook holds its file open until closed
+            lines = (
+                "\t".join("" if v is None else str(v) for v in row)
+                for sheet in book.worksheets
+                for row in sheet.iter_rows(values_only=True)
+            )
+            return check_text("\n".join(lines))
+        finally:
+            book.close()
     content_type = "text/html" if file.suffix.lower() in (".html", ".htm") else "text/plain"
     return check_content(file.read_bytes(), content_type)
 

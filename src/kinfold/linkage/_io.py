@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kinfold.errors import InputError
 from kinfold.linkage._columns import EXCEL_EPOCH, ColumnMap
@@ -130,32 +130,55 @@ def _xlsx_rows(path: Path, column_map: ColumnMap, allow_no_rows: bool) -> Iterat
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise InputError(f"cannot be read as a spreadsheet: {exc}", file=path) from exc
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    first = next(rows, None)
-    if first is None:
-        raise InputError("is empty: there is no header row", file=path, row=1)
-    header = ["" if c is None else str(c).strip() for c in first]
-    _check_header(header, column_map, path)
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+        if first is None:
+            raise InputError("is empty: there is no header row", file=path, row=1)
+        header = ["" if c is None else str(c).strip() for c in first]
+        _check_header(header, column_map, path)
+    except BaseException:
+        book.close()  # a read-only workbook holds its file open until closed
+        raise
     formats = {c: s.date_format for s in column_map.fields.values() for c in s.columns}
-    return _xlsx_body(rows, header, formats, path, allow_no_rows)
+    return _Closing(_xlsx_body(book, rows, header, formats, path, allow_no_rows), book)
+
+
+class _Closing(Iterator[Row]):
+    """Rows that close their workbook when closed, even before the first is read."""
+
+    def __init__(self, rows: Iterator[Row], book: Any) -> None:
+        self._rows, self._book = rows, book
+
+    def __next__(self) -> Row:
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._rows.close()  # type: ignore[attr-defined]
+        self._book.close()
 
 
 def _xlsx_body(
+    book: Any,
     rows: Iterator[tuple[object, ...]],
     header: list[str],
     formats: dict[str, str | None],
     path: Path,
     allow_no_rows: bool,
 ) -> Iterator[Row]:
-    seen = 0
-    for cells in rows:
-        if all(c is None or str(c).strip() == "" for c in cells):
-            continue
-        seen += 1
-        yield {h: _cell_text(c, formats.get(h)) for h, c in zip(header, cells, strict=False)}
-    if seen == 0 and not allow_no_rows:
-        raise InputError("has a header but no data rows", file=path, row=2)
+    """The data rows; the workbook is closed when they are read or the reader stops early."""
+    try:
+        seen = 0
+        for cells in rows:
+            if all(c is None or str(c).strip() == "" for c in cells):
+                continue
+            seen += 1
+            yield {h: _cell_text(c, formats.get(h)) for h, c in zip(header, cells, strict=False)}
+        if seen == 0 and not allow_no_rows:
+            raise InputError("has a header but no data rows", file=path, row=2)
+    finally:
+        book.close()
 
 
 def _cell_text(cell: object, date_format: str | None) -> str | None:
