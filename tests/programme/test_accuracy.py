@@ -81,7 +81,7 @@ def test_with_perfect_linkage_what_partners_send_shows_nearly_every_family(
     strict=True,
     reason="through ingest, namesakes merged across quarters and families placed at two "
     "addresses after a move put people in families they do not belong to (docs/programme.md, "
-    "Accuracy; docs/benchmarks.md, What the gap is made of); identification itself reproduces "
+    "Accuracy; docs/benchmarks.md, Programme); identification itself reproduces "
     "the truth with complete data, and nearly so with perfect linkage (the tests above)",
 )
 def test_through_the_whole_pipeline_identification_meets_the_target(
