@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -148,14 +148,14 @@ def _xlsx_rows(path: Path, column_map: ColumnMap, allow_no_rows: bool) -> Iterat
 class _Closing(Iterator[Row]):
     """Rows that close their workbook when closed, even before the first is read."""
 
-    def __init__(self, rows: Iterator[Row], book: Any) -> None:
+    def __init__(self, rows: Generator[Row, None, None], book: Any) -> None:
         self._rows, self._book = rows, book
 
     def __next__(self) -> Row:
         return next(self._rows)
 
     def close(self) -> None:
-        self._rows.close()  # type: ignore[attr-defined]
+        self._rows.close()
         self._book.close()
 
 
@@ -166,7 +166,7 @@ def _xlsx_body(
     formats: dict[str, str | None],
     path: Path,
     allow_no_rows: bool,
-) -> Iterator[Row]:
+) -> Generator[Row, None, None]:
     """The data rows; the workbook is closed when they are read or the reader stops early."""
     try:
         seen = 0

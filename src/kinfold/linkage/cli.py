@@ -208,20 +208,15 @@ def _encode_file(
     settings: Settings,
     args: argparse.Namespace,
     source: str,
-    map_option: str = "--map",
     allow_no_rows: bool = False,
 ) -> EncodedTable:
+    """Encode the one file of ``encode`` or ``dedupe`` (its columns from ``--map``) and say what
+    could not be read."""
+    workers = worker_count(settings.workers)
     table, report = _encode_side(
-        path,
-        map_text,
-        secret,
-        settings,
-        args,
-        source,
-        map_option,
-        allow_no_rows=allow_no_rows,
-        workers=worker_count(settings.workers),
-    )
+        path, map_text, secret, settings, args, source, "--map",
+        allow_no_rows=allow_no_rows, workers=workers,
+    )  # fmt: skip
     _tell_bad_values(path, report)
     return table
 

@@ -329,6 +329,8 @@ def _probation(r: _Render) -> dict[str, Column]:
 def _schools(r: _Render) -> dict[str, Column]:
     schools = r.b.places.schools
     school = r.col("school").tolist()
+    # Students past school (no school: -1) are at college, with no sessions or attendance.
+    at_school = [s >= 0 for s in school]
     exclusion = r.col("exclusion")
     carer_given, carer_surname = r.carer_names("as_recorded")
     carer_address, carer_postcode = r.carer_address(0)
@@ -341,14 +343,11 @@ def _schools(r: _Render) -> dict[str, Column]:
         "Gender": r.sex("M", "F"),
         "Address": r.address(0),
         "Postcode": r.postcode(),
-        # Students past school (no school: -1) are at college, with no sessions or attendance.
         "School": [schools[s].name if s >= 0 else COLLEGE for s in school],
         "School No": [schools[s].number if s >= 0 else "" for s in school],
         "Term": [TERMS[r.b.quarter.number]] * len(school),
-        "Sessions Possible": [p or "" for p in r.col("possible").tolist()],
-        "Sessions Attended": [
-            a if s >= 0 else "" for a, s in zip(r.col("attended").tolist(), school, strict=True)
-        ],
+        "Sessions Possible": _where_at_school(r.col("possible"), at_school),
+        "Sessions Attended": _where_at_school(r.col("attended"), at_school),
         "Attendance %": ["" if p != p else f"{p:.1f}" for p in r.col("percent").tolist()],
         "Census Date": r.quarter_end("%d/%m/%Y"),
         "Exclusion Type": [
@@ -363,6 +362,10 @@ def _schools(r: _Render) -> dict[str, Column]:
         "Contact Address": carer_address,
         "Contact Postcode": carer_postcode,
     }
+
+
+def _where_at_school(values: NDArray[Any], at_school: list[bool]) -> Column:
+    return [v if ok else "" for v, ok in zip(values.tolist(), at_school, strict=True)]
 
 
 def _csc(r: _Render) -> dict[str, Column]:
