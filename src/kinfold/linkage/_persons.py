@@ -181,6 +181,7 @@ def resolve_persons(
     apart: Sequence[tuple[RecordKey, RecordKey]] = (),
     persons_apart: PersonsApart | None = None,
     unlinked: Sequence[RecordKey] = (),
+    continues: Sequence[tuple[RecordKey, RecordKey]] = (),
 ) -> Resolution:
     """Resolve this quarter's encoded tables (one per source) into persons; see the module doc.
 
@@ -190,7 +191,10 @@ def resolve_persons(
     child and the parent its row names — which clustering keeps apart like pairs scored different.
     ``persons_apart`` vetoes merges of known persons (see the module doc). ``unlinked`` names
     records of this quarter that no scored link may join (too little to tell whose they are): each
-    is a person of its own, unless its partner record id was seen before.
+    is a person of its own, unless its partner record id was seen before. ``continues`` names
+    pairs (this quarter's record, a remembered record) known to be one person, joined like a
+    partner's record id seen again (the hub: a parent named again on the same child's row by
+    exactly the same name); pairs whose remembered record is no longer in the index are skipped.
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -204,7 +208,9 @@ def resolve_persons(
         memory = None
     work = _Workspace.build(index, memory, tables)
     links = _without(_link_quarter(work, settings), work, unlinked)
-    labels = _components(work, links, _apart_rows(work, apart), persons_apart)
+    labels = _components(
+        work, links, _apart_rows(work, apart), persons_apart, _continuing_rows(work, continues)
+    )
     persons, new, merged = _name(work, index, labels, quarter)
     updated = _remember(work, index, persons, merged, quarter, settings)
     found = {
@@ -323,11 +329,36 @@ def _apart_rows(
     return found[:, 0].copy(), found[:, 1].copy()
 
 
+def _continuing_rows(
+    work: _Workspace, pairs: Sequence[tuple[RecordKey, RecordKey]]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Workspace rows (remembered, this quarter's) of ``continues`` pairs both found."""
+    if not pairs:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    old_of = {
+        (str(s), str(r)): i
+        for i, (s, r) in enumerate(
+            zip(work.sources[: work.remembered], work.record_ids[: work.remembered], strict=True)
+        )
+    }
+    new_of = {
+        (str(s), str(r)): i + work.remembered
+        for i, (s, r) in enumerate(
+            zip(work.sources[work.remembered :], work.record_ids[work.remembered :], strict=True)
+        )
+    }
+    found = [(old_of[b], new_of[a]) for a, b in pairs if a in new_of and b in old_of]
+    rows = np.asarray(found, dtype=np.intp).reshape(-1, 2)
+    return rows[:, 0].copy(), rows[:, 1].copy()
+
+
 def _components(
     work: _Workspace,
     links: Links | None,
     known_apart: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
     persons_apart: PersonsApart | None = None,
+    continuing: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
 ) -> NDArray[np.intp]:
     rows = len(work)
     person_names, person_of_row = np.unique(
@@ -335,6 +366,9 @@ def _components(
     )
     person_node = rows + person_of_row  # one extra node per known person
     old_rows, new_rows = _continuity(work)
+    if continuing is not None and len(continuing[0]):
+        old_rows = np.concatenate([old_rows, continuing[0]])
+        new_rows = np.concatenate([new_rows, continuing[1]])
     left = [np.arange(work.remembered), old_rows]
     right = [person_node, new_rows]
     score = [np.full(work.remembered + len(old_rows), np.inf)]  # known: taken first
