@@ -191,3 +191,38 @@ def test_the_hub_vetoes_merging_known_persons_it_placed_in_two_households_at_onc
     assert placed_apart([["PMOTHER", "PNAMESAKE", "PMOVED"], ["PNEW", "PMOVED"]]) == [
         ("PMOTHER", "PNAMESAKE")
     ]
+
+
+def test_a_child_left_where_the_family_lived_goes_with_it_and_an_adult_stays(
+    agreements: None,
+) -> None:
+    """The hub reads each person's homes over the last year and who of them is a child
+    (``_recent_homes``), and places persons (``_households_of``): a child under 16 whose
+    household has moved on without them goes with it; an adult in the same position may truly
+    have stayed (a separation), so their records decide."""
+    persons = make("PMOTHER", "PSON", "PLODGER", "PNEIGHBOUR")
+    Person.objects.filter(pid="PSON").update(year_of_birth=2008)
+    old, other = Household.objects.create(hid="HOLD"), Household.objects.create(hid="HOTHER")
+    for pid in ("PMOTHER", "PSON", "PLODGER"):
+        HouseholdMember.objects.create(person=persons[pid], household=old, quarter="2015Q4")
+    HouseholdMember.objects.create(person=persons["PNEIGHBOUR"], household=other, quarter="2014Q4")
+
+    recent = hub._recent_homes("2016Q1")
+    # a year back, 2015Q1 to 2015Q4: a home in 2014Q4 is too long ago to count
+    assert recent.homes == {pid: [("2015Q4", "HOLD")] for pid in ("PMOTHER", "PSON", "PLODGER")}
+    assert recent.children == {"PSON"}
+
+    def placed(**homes: str) -> dict[str, str]:
+        of_record = {("police", pid): hid for pid, hid in homes.items()}
+        return hub._households_of({r: r[1] for r in of_record}, of_record, "2016Q1")
+
+    # the lodger stayed: the son's records decide
+    assert placed(PMOTHER="HNEW", PSON="HOLD", PLODGER="HOLD")["PSON"] == "HOLD"
+    # both adults moved on together: the son goes with them
+    assert placed(PMOTHER="HNEW", PSON="HOLD", PLODGER="HNEW")["PSON"] == "HNEW"
+    # an adult left behind stays
+    assert placed(PMOTHER="HNEW", PSON="HNEW", PLODGER="HOLD")["PLODGER"] == "HOLD"
+    # records giving a home the person has left: they stay where they moved to
+    HouseholdMember.objects.create(person=persons["PNEIGHBOUR"], household=old, quarter="2015Q2")
+    HouseholdMember.objects.create(person=persons["PNEIGHBOUR"], household=other, quarter="2015Q3")
+    assert placed(PNEIGHBOUR="HOLD") == {"PNEIGHBOUR": "HOTHER"}

@@ -253,3 +253,189 @@ def test_a_record_with_only_a_name_is_not_linked_where_the_index_knows_namesakes
     assert linking.too_thin_to_link([police, schools]) == []  # one date of birth: one boy's name
     with_dob = table("police", [{"id": "N1", **prakash, "dob": "1966-08-26"}])
     assert linking.too_thin_to_link([with_dob, schools], remembered) == []
+
+
+@pytest.mark.parametrize(
+    ("description", "chosen", "history", "expected"),
+    [
+        (
+            "records give the address they left: they stay where they moved to",
+            {"PA": "HOLD"},
+            {"PA": [("2015Q4", "HOLD"), ("2016Q1", "HNEW")]},
+            {"PA": "HNEW"},
+        ),
+        (
+            "back to a household left two quarters ago, through a third",
+            {"PA": "HFIRST"},
+            {"PA": [("2015Q3", "HFIRST"), ("2015Q4", "HSECOND"), ("2016Q1", "HTHIRD")]},
+            {"PA": "HTHIRD"},
+        ),
+        (
+            "a household never lived in: a move",
+            {"PA": "HNEWER"},
+            {"PA": [("2015Q4", "HOLD"), ("2016Q1", "HNEW")]},
+            {"PA": "HNEWER"},
+        ),
+        (
+            "still where they were",
+            {"PA": "HNEW"},
+            {"PA": [("2015Q4", "HOLD"), ("2016Q1", "HNEW")]},
+            {"PA": "HNEW"},
+        ),
+        ("no history: a new person", {"PA": "HOLD"}, {}, {"PA": "HOLD"}),
+    ],
+)
+def test_a_person_whose_records_give_an_address_they_left_stays_where_they_moved_to(
+    description: str,
+    chosen: dict[str, str],
+    history: dict[str, list[tuple[str, str]]],
+    expected: dict[str, str],
+) -> None:
+    assert linking.stay_after_moving(chosen, history) == expected, description
+
+
+FAMILY_AT_OLD = {
+    person: [("2015Q4", "HOLD")] for person in ("PMOTHER", "PFATHER", "PCHILD", "PBABY")
+}
+CHILDREN = {"PCHILD", "PBABY"}
+
+
+@pytest.mark.parametrize(
+    ("description", "chosen", "expected"),
+    [
+        (
+            "the adults moved on together: a child left behind goes with them",
+            {"PMOTHER": "HNEW", "PFATHER": "HNEW", "PBABY": "HNEW", "PCHILD": "HOLD"},
+            {"PCHILD": "HNEW"},
+        ),
+        (
+            "the adults moved on together, both children's records behind: both go with them",
+            {"PMOTHER": "HNEW", "PFATHER": "HNEW", "PBABY": "HOLD", "PCHILD": "HOLD"},
+            {"PCHILD": "HNEW", "PBABY": "HNEW"},
+        ),
+        (
+            "one adult stayed (a separation): nobody is moved",
+            {"PMOTHER": "HNEW", "PFATHER": "HOLD", "PBABY": "HNEW", "PCHILD": "HOLD"},
+            {},
+        ),
+        (
+            "the adults moved to two places: nobody is moved",
+            {"PMOTHER": "HNEW", "PFATHER": "HOTHER", "PBABY": "HNEW", "PCHILD": "HOLD"},
+            {},
+        ),
+        (
+            "an adult left behind is not moved: they may truly have stayed",
+            {"PMOTHER": "HOLD", "PFATHER": "HNEW", "PBABY": "HNEW", "PCHILD": "HNEW"},
+            {},
+        ),
+        (
+            "no adult placed this quarter: the other children lead",
+            {"PBABY": "HNEW", "PCHILD": "HOLD"},
+            {"PCHILD": "HNEW"},
+        ),
+        ("nobody else placed this quarter: nobody is moved", {"PCHILD": "HOLD"}, {}),
+        (
+            "the child is placed elsewhere already: their records decide",
+            {"PMOTHER": "HNEW", "PFATHER": "HNEW", "PBABY": "HNEW", "PCHILD": "HTHIRD"},
+            {},
+        ),
+    ],
+)
+def test_who_is_left_where_their_household_used_to_live(
+    description: str, chosen: dict[str, str], expected: dict[str, str]
+) -> None:
+    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN) == expected, description
+
+
+def test_left_behind_reads_each_persons_latest_household() -> None:
+    """Co-residents are those of the child's most recent household, not of an earlier one,
+    whatever else is known of them since."""
+    history = {
+        "PCHILD": [("2015Q3", "HEARLIER"), ("2015Q4", "HOLD")],
+        "PMOTHER": [("2015Q4", "HOLD")],
+        "PLODGER": [("2015Q3", "HEARLIER")],  # lived with the child before, not now
+    }
+    chosen = {"PCHILD": "HOLD", "PMOTHER": "HNEW", "PLODGER": "HELSEWHERE"}
+    assert linking.left_behind(chosen, history, {"PCHILD"}) == {"PCHILD": "HNEW"}
+    # the mother placed again since (the child not seen last quarter) still lived with them then
+    history["PMOTHER"].append(("2016Q1", "HNEW"))
+    assert linking.left_behind(chosen, history, {"PCHILD"}) == {"PCHILD": "HNEW"}
+
+
+def test_a_parent_named_again_in_the_same_place_by_the_same_name_is_one_person() -> None:
+    """A school names a pupil's mother each quarter; the family moves, so this quarter's row gives
+    her a new address and nothing else to link by. Named on the same pupil's row in the same place
+    by exactly the same name, she is the mother the index remembers from that row."""
+    julia = {"first": "Julia", "last": "Lewandowska"}
+    remembered = table(
+        "",
+        [
+            {"id": "2015Q3/P1/0", **julia, "address": "20 Mill Street", "postcode": "NF8 8AF"},
+            {"id": "2015Q4/P1/0", **julia, "address": "20 Mill Street", "postcode": "NF8 8AF"},
+            {"id": "2015Q4/P2/0", "first": "Bartosz", "last": "Nowak"},
+            {"id": "2015Q4/P3/0", **julia},
+            {"id": "P1", **julia},  # a partner's own record with the same id: not a named parent
+        ],
+    )
+    sources = ["schools~related"] * 4 + ["schools"]
+    now = table(
+        "schools~related",
+        [
+            {
+                "id": "2016Q1/P1/0",
+                **julia,
+                "address": "Flat 15, Poplar Lodge",
+                "postcode": "NF9 4AY",
+            },
+            # the school now names someone else on this pupil's row: left to linkage
+            {"id": "2016Q1/P2/0", "first": "Hanna", "last": "Nowak"},
+            # the same name on another pupil's row in another place: left to linkage
+            {"id": "2016Q1/P3/1", **julia},
+        ],
+    )
+    assert linking.named_again([now], remembered, sources) == [
+        (("schools~related", "2016Q1/P1/0"), ("schools~related", "2015Q4/P1/0"))
+    ]
+    assert linking.named_again([now], None, []) == []
+    # another partner's rows are another place
+    police = table("police~related", [{"id": "2016Q1/P1/0", **julia}])
+    assert linking.named_again([police], remembered, sources) == []
+
+
+@pytest.mark.parametrize(
+    ("description", "of_record", "latest", "expected"),
+    [
+        (
+            "most records decide",
+            {("police", "N1"): "HNEW", ("dwp", "D1"): "HNEW", ("health", "A1"): "HOLD"},
+            {"PA": "HOLD"},
+            "HNEW",
+        ),
+        (
+            "a tie: the person's own records rather than a contact's address",
+            {("dwp", "D1"): "HNEW", ("schools~related", "Q/S1/0"): "HOLD"},
+            {"PA": "HOLD"},
+            "HNEW",
+        ),
+        (
+            "a tie of their own records: the new address rather than the one they lived at",
+            {("dwp", "D1"): "HA", ("police", "N1"): "HB"},
+            {"PA": "HA"},
+            "HB",
+        ),
+        (
+            "a tie and nowhere before: the smaller id",
+            {("dwp", "D1"): "HB", ("police", "N1"): "HA"},
+            {},
+            "HA",
+        ),
+    ],
+)
+def test_a_persons_household_when_their_records_disagree(
+    description: str,
+    of_record: dict[tuple[str, str], str],
+    latest: dict[str, str],
+    expected: str,
+) -> None:
+    persons = dict.fromkeys(of_record, "PA")
+    assert linking.choose_households(persons, of_record, latest) == {"PA": expected}, description

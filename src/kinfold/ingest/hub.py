@@ -8,11 +8,14 @@ writes the quarter in **one transaction**:
 
 1. persons: ``linkage.resolve_persons`` over every bundle's encodings (records and the parents or
    carers rows name) and the previous quarter's person index, so person ids stay put (two known
-   persons placed in different households in the same quarter are not merged); new persons
-   are created with their own data keys; persons that new evidence merges are moved onto the
+   persons placed in different households in the same quarter are not merged; a parent named
+   again on the same child's row by exactly the same name is the one named there before); new
+   persons are created with their own data keys; persons that new evidence merges are moved onto the
    survivor (records, flags and sealed details re-sealed under the survivor's key);
 2. households: ``linkage.households`` groups records by keyed address tokens; each person lives,
-   this quarter, in the household most of their records put them in;
+   this quarter, in the household most of their records put them in — unless those records put
+   them back in a household they left within the last year (a partner not yet told of a move),
+   and a child under 16 still placed where the rest of their household lived goes with it;
 3. bundles, partner records, flags (indicators), sealed details, parent links, and the clear
    identities — sealed in the vault under each person's key, once per unchanged identity;
 4. the new person index (``LinkageState``) and the audit entries.
@@ -79,6 +82,11 @@ PARENT_RELATIONS: Final = frozenset({"parent", "carer", "mother", "father", "gua
 BATCH: Final = 2_000
 #: Superseded quarters whose person index is kept whole (older ones keep only their sha256).
 KEEP_INDEXES: Final = 2
+#: How far back a person's homes are remembered when their records put them back in one they
+#: left: partners catch up with a move within a year, nearly always.
+RECENT_HOME_QUARTERS: Final = 4
+#: Under this age a person placed where their household used to live goes with it.
+CHILD_AGE: Final = 16
 #: PostgreSQL advisory lock id for quarter ingests ("kfingest").
 INGEST_LOCK_ID: Final = 0x6B66696E67657374
 _TRANSPORT_INFO: Final = b"kinfold.ingest.transport-key.v1"
@@ -86,6 +94,8 @@ _TRANSPORT_INFO: Final = b"kinfold.ingest.transport-key.v1"
 #: Told what the ingest is doing: (stage, done, total or None).
 Progress = Callable[[str, int, int | None], None]
 RecordKey = tuple[str, str]
+#: Person → (quarter, household id) in earlier quarters, in order.
+HomesByPerson = dict[str, list[tuple[str, str]]]
 
 
 # -- keys and agreements --------------------------------------------------------------------------
@@ -299,6 +309,7 @@ def _plan(
     )
     # Households come from addresses alone, so they are known before persons are.
     found = households(tables, namespace=index.namespace)
+    remembered = _remembered(index, tables)
     resolution = resolve_persons(
         tables,
         index,
@@ -306,7 +317,8 @@ def _plan(
         settings=linkage_settings,
         apart=linking.kept_apart(tables, found.of_record),
         persons_apart=_PlacedApart(),
-        unlinked=linking.too_thin_to_link(tables, _remembered(index, tables)),
+        unlinked=linking.too_thin_to_link(tables, remembered),
+        continues=linking.named_again(tables, remembered, index.sources.tolist()),
     )
     report.notes.extend(resolution.notes)
     if thin:
@@ -315,12 +327,57 @@ def _plan(
             "alone would join any namesake)"
         )
     report.linked = resolution.persons
-    chosen = linking.choose_households(resolution.persons, found.of_record)
+    chosen = _households_of(resolution.persons, found.of_record, quarter)
     plan = _Plan(quarter, incoming, previous, resolution, chosen, dict(found.of_record))
     plan.index_bytes = resolution.index.to_bytes()
     if progress:
         progress("link", len(resolution.persons), len(resolution.persons))
     return plan
+
+
+@dataclass
+class _RecentHomes:
+    """Where persons lived in the quarters before this one, for ``linking.stay_after_moving``
+    and ``linking.left_behind``."""
+
+    homes: HomesByPerson  # person → (quarter, household id), in order
+    children: set[str]  # of them, those under CHILD_AGE this quarter
+
+    @property
+    def latest(self) -> dict[str, str]:
+        return {pid: homes[-1][1] for pid, homes in self.homes.items()}
+
+
+def _recent_homes(quarter: str) -> _RecentHomes:
+    """Each person's homes over the quarters before ``quarter`` that a partner may still give an
+    old address in, and which of them are children this quarter."""
+    now = Quarter.parse(quarter)
+    quarters = [str(now - k) for k in range(RECENT_HOME_QUARTERS, 0, -1)]
+    born_after = now.end.year - CHILD_AGE
+    found = _RecentHomes(defaultdict(list), set())
+    for pid, when, hid, born in (
+        HouseholdMember.objects.filter(quarter__in=quarters)
+        .order_by("quarter")
+        .values_list("person__pid", "quarter", "household__hid", "person__year_of_birth")
+        .iterator(chunk_size=bulk.BATCH)
+    ):
+        found.homes[pid].append((when, hid))
+        if born is not None and born > born_after:
+            found.children.add(pid)
+    return found
+
+
+def _households_of(
+    persons: Mapping[RecordKey, str], of_record: Mapping[RecordKey, str], quarter: str
+) -> dict[str, str]:
+    """Each person's household this quarter (see the module doc, 2.)."""
+    recent = _recent_homes(quarter)
+    chosen = linking.stay_after_moving(
+        linking.choose_households(persons, of_record, recent.latest), recent.homes
+    )
+    # adults may truly stay behind (a separation); their records decide
+    chosen.update(linking.left_behind(chosen, recent.homes, recent.children))
+    return chosen
 
 
 @dataclass
