@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from kinfold.ingest import hub
 from kinfold.ingest.models import Bundle, Indicator, LinkageState, PartnerRecord, SealedDetail
 from kinfold.ingest.report import IngestReport
 from kinfold.ingest.sealing import open_detail
+from kinfold.linkage import PersonIndex
 from kinfold.people import keys, vault
 from kinfold.people.models import HouseholdMember, Identity, ParentLink, Person
 from tests.ingest.conftest import FIRST, SECOND, snapshot
@@ -39,6 +41,20 @@ def test_a_quarter_becomes_records_flags_details_households_and_links(
     assert HouseholdMember.objects.filter(quarter=FIRST).count() == report.household_members > 0
     assert ParentLink.objects.filter(quarter=FIRST).count() == report.parent_links > 0
     assert LinkageState.objects.get(quarter=FIRST).persons >= report.persons
+
+
+def test_person_ids_are_made_under_a_key_derived_from_the_vault_master_key(
+    ingest: Ingest, borough: Path, settings: object
+) -> None:
+    """The same data under the same keys gives the same person ids (repeatable runs, and the
+    choices ordered by id with them); another council's keys give unrelated ids."""
+    ingest(borough / "extracts" / FIRST)
+    state = LinkageState.objects.get(quarter=FIRST)
+    namespace = PersonIndex.from_bytes(bytes(state.index)).namespace
+    assert namespace == hub.person_namespace()
+    assert namespace not in (settings.KEYS.vault_master_key, hub.transport_public_key())  # type: ignore[attr-defined]
+    settings.KEYS = replace(settings.KEYS, vault_master_key=bytes(32))  # type: ignore[attr-defined]
+    assert hub.person_namespace() != namespace
 
 
 def test_every_record_and_flag_belongs_to_a_person_with_a_year_of_birth_from_the_extract(

@@ -90,6 +90,7 @@ CHILD_AGE: Final = 16
 #: PostgreSQL advisory lock id for quarter ingests ("kfingest").
 INGEST_LOCK_ID: Final = 0x6B66696E67657374
 _TRANSPORT_INFO: Final = b"kinfold.ingest.transport-key.v1"
+_NAMESPACE_INFO: Final = b"kinfold.ingest.person-namespace.v1"
 
 #: Told what the ingest is doing: (stage, done, total or None).
 Progress = Callable[[str, int, int | None], None]
@@ -107,6 +108,15 @@ def transport_private_key() -> X25519PrivateKey:
         settings.KEYS.vault_master_key
     )
     return X25519PrivateKey.from_private_bytes(seed)
+
+
+def person_namespace() -> bytes:
+    """The key person ids are made under (``linkage.PersonIndex``), derived from the vault master
+    key like the transport key: as secret as it, nothing more to keep, and the same on every run
+    of the same data — so the person ids, and the choices ordered by them, are repeatable."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_NAMESPACE_INFO).derive(
+        settings.KEYS.vault_master_key
+    )
 
 
 def transport_public_key() -> bytes:
@@ -413,7 +423,7 @@ def _remembered(index: PersonIndex, tables: Sequence[EncodedTable]) -> EncodedTa
 
 def _previous_index(previous: LinkageState | None) -> PersonIndex:
     if previous is None:
-        return PersonIndex.new()
+        return PersonIndex.new(person_namespace())
     data = bytes(previous.index)
     if not data:
         raise InputError(f"the person index of {previous.quarter} was pruned; cannot link after it")
