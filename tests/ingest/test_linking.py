@@ -255,6 +255,36 @@ def test_a_record_with_only_a_name_is_not_linked_where_the_index_knows_namesakes
     assert linking.too_thin_to_link([with_dob, schools], remembered) == []
 
 
+def test_a_remembered_record_with_only_a_name_is_not_linked_where_namesakes_are_known() -> None:
+    """A support case with a name and a phone number (not compared), kept apart last quarter, is
+    remembered by the index as a person of its own; this quarter a school names a contact of
+    that name, and another of that name lives elsewhere: the case still cannot be told whose it
+    is, so it is not linked now either. A contact remembered so is not a partner's own record."""
+    meena = {"first": "Meena", "last": "Shah"}
+    remembered = table(
+        "",
+        [
+            {"id": "DA1", **meena},
+            {"id": "2016Q3/S9/0", **meena},
+            {
+                "id": "H1",
+                **meena,
+                "dob": "1984-10-07",
+                "address": "40 Church Way",
+                "postcode": "NF3 3AQ",
+            },
+        ],
+    )
+    sources = ["das", "schools~related", "health"]
+    contact = table(
+        "schools~related",
+        [{"id": "2016Q4/S1/0", **meena, "address": "13 Mandela Lodge", "postcode": "NF6 5AW"}],
+    )
+    assert linking.too_thin_to_link([contact], remembered, sources) == [("das", "DA1")]
+    # without the remembered rows' sources, only this quarter's records are judged
+    assert linking.too_thin_to_link([contact], remembered) == []
+
+
 @pytest.mark.parametrize(
     ("description", "chosen", "history", "expected"),
     [

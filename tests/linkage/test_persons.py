@@ -262,6 +262,29 @@ def test_a_record_said_to_continue_a_remembered_one_joins_its_person() -> None:
     assert joined.person_of("schools~related", "2016Q1/P1/0") == first
 
 
+def test_a_remembered_record_left_unlinked_is_not_joined_by_a_later_one() -> None:
+    """``unlinked`` names remembered records too: a name-only case kept apart last quarter does
+    not become the person a later record of that name joins."""
+    meena = {"forename": "Meena", "surname": "Shah", "dob": "", "sex": "F"}
+    q1 = resolve_persons(
+        [encode_rows([dict(meena, ref="DA1", address="", postcode="")], source="das")],
+        PersonIndex.new(NAMESPACE),
+        quarter="2016Q3",
+    )
+    later = [dict(meena, ref="2016Q4/S1/0", address="13 Mandela Lodge", postcode="NF6 5AW")]
+    tables = [encode_rows(later, source="schools~related")]
+    case = q1.persons[("das", "DA1")]
+    joined = resolve_persons(tables, PersonIndex.from_bytes(q1.index.to_bytes()), quarter="2016Q4")
+    kept = resolve_persons(
+        tables,
+        PersonIndex.from_bytes(q1.index.to_bytes()),
+        quarter="2016Q4",
+        unlinked=[("das", "DA1")],
+    )
+    assert joined.person_of("schools~related", "2016Q4/S1/0") == case
+    assert kept.person_of("schools~related", "2016Q4/S1/0") != case
+
+
 def test_tables_need_distinct_source_names() -> None:
     with pytest.raises(InputError, match="its own source name"):
         resolve_persons(

@@ -327,7 +327,7 @@ def _plan(
         settings=linkage_settings,
         apart=linking.kept_apart(tables, found.of_record),
         persons_apart=_PlacedApart(),
-        unlinked=linking.too_thin_to_link(tables, remembered),
+        unlinked=linking.too_thin_to_link(tables, remembered, index.sources.tolist()),
         continues=linking.named_again(tables, remembered, index.sources.tolist()),
     )
     report.notes.extend(resolution.notes)

@@ -172,23 +172,32 @@ def ambiguous_names_apart(tables: Sequence[EncodedTable]) -> list[tuple[RecordKe
 
 
 def too_thin_to_link(
-    tables: Sequence[EncodedTable], remembered: EncodedTable | None = None
+    tables: Sequence[EncodedTable],
+    remembered: EncodedTable | None = None,
+    sources: Sequence[str] = (),
 ) -> list[RecordKey]:
     """A partner's own records that carry a name and nothing else to compare — no date of birth,
     address or reference number — where records of exactly that name, this quarter or remembered
-    by the person index (``remembered``), carry two or more dates of birth or addresses. Whose such
-    a record is cannot be told: linked on the name, a woman's support case joined her namesake
-    of 17, whose family it made eligible (on a 60,000-resident synthetic borough). Left unlinked,
-    each is a person of its own, as :func:`ambiguous_names_apart` keeps such records apart within
-    a quarter."""
+    by the person index (``remembered``, whose rows come from ``sources``), carry two or more
+    dates of birth or addresses. Whose such a record is cannot be told: linked on the name, a
+    woman's support case joined her namesake of 17, whose family it made eligible (on a
+    60,000-resident synthetic borough). Left unlinked, each is a person of its own, as
+    :func:`ambiguous_names_apart` keeps such records apart within a quarter. Remembered such
+    records are named too: left to link in a later quarter, a support case kept apart so became
+    the person a school's contact of that name joined next quarter, and the case went into the
+    contact's family."""
     thin: dict[bytes, list[RecordKey]] = defaultdict(list)
-    for table in tables:
-        if table.source.endswith(RELATED_SOURCE) or not len(table):
+    for table, origins in [
+        *((t, [t.source] * len(t)) for t in tables),
+        *([(remembered, list(sources))] if remembered is not None and sources else []),
+    ]:
+        if not len(table):
             continue
         names = _names(table)
         ids = table.record_ids.tolist()
         for row in np.flatnonzero(_named(table) & (_evidence(table) == 0)).tolist():
-            thin[names[row].tobytes()].append((table.source, ids[row]))
+            if not origins[row].endswith(RELATED_SOURCE):
+                thin[names[row].tobytes()].append((origins[row], ids[row]))
     if not thin:
         return []
     births: dict[bytes, set[bytes]] = defaultdict(set)

@@ -190,8 +190,8 @@ def resolve_persons(
     pairs of this quarter's records (``(source, record id)``) known to be different people — a
     child and the parent its row names — which clustering keeps apart like pairs scored different.
     ``persons_apart`` vetoes merges of known persons (see the module doc). ``unlinked`` names
-    records of this quarter that no scored link may join (too little to tell whose they are): each
-    is a person of its own, unless its partner record id was seen before. ``continues`` names
+    records of this quarter, or remembered ones, that no scored link may join (too little to tell
+    whose they are): each is a person of its own, unless its partner record id was seen before. ``continues`` names
     pairs (this quarter's record, a remembered record) known to be one person, joined like a
     partner's record id seen again (the hub: a parent named again on the same child's row by
     exactly the same name); pairs whose remembered record is no longer in the index are skipped.
@@ -299,14 +299,14 @@ def _groups(work: _Workspace) -> NDArray[np.intp]:
 
 
 def _without(links: Links | None, work: _Workspace, records: Sequence[RecordKey]) -> Links | None:
-    """``links`` without those touching one of ``records`` (this quarter's)."""
+    """``links`` without those touching one of ``records`` (this quarter's or remembered)."""
     if links is None or not records or not len(links):
         return links
     wanted = set(records)
     rows = np.asarray(
         [
             i - work.encoded_from
-            for i in range(work.remembered, len(work))
+            for i in range(work.encoded_from, len(work))
             if (str(work.sources[i]), str(work.record_ids[i])) in wanted
         ],
         dtype=np.intp,
