@@ -23,6 +23,11 @@ from tests.factories import add_member
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
+#: A Wednesday: the tests below read at fixed times of a working week and ask for findings as of
+#: then, so that the day of the week and the hour the suite runs at change nothing (run on a
+#: Monday, "yesterday" was a Sunday, all out of hours; before 10:00, "today at 10:00" was still
+#: to come).
+WEDNESDAY = datetime(2026, 11, 18, tzinfo=LONDON)
 
 
 def kinds(found: list[oversight.Finding]) -> list[str]:
@@ -57,32 +62,36 @@ def _reads_at(moment: datetime, actor: Actor, subjects: list[str]) -> None:
 
 def test_out_of_hours_bulk_reads_are_found(agreements: None) -> None:
     analyst = Actor(kind="user", id="an.sam", role="analyst", organisation="northfield-council")
-    night = (timezone.now() - timedelta(days=1)).astimezone(LONDON).replace(hour=22, minute=5)
+    night = WEDNESDAY.replace(hour=22, minute=5)
     _reads_at(night, analyst, [f"F7BULK{n:06d}" for n in range(oversight.BULK_MINIMUM)])
     day = night.replace(hour=11)
     _reads_at(day, analyst, [f"F7DAYS{n:06d}" for n in range(oversight.BULK_MINIMUM * 2)])
-    found = [f for f in oversight.findings() if f.kind == "out-of-hours"]
+    found = [
+        f for f in oversight.findings(now=night + timedelta(days=1)) if f.kind == "out-of-hours"
+    ]
     assert len(found) == 1
     assert len(found[0].entries) == oversight.BULK_MINIMUM
 
 
 def test_a_spike_against_the_readers_own_baseline_is_found(agreements: None) -> None:
     analyst = Actor(kind="user", id="an.sam", role="analyst", organisation="northfield-council")
-    today = timezone.now().astimezone(LONDON).replace(hour=10)
+    today = WEDNESDAY.replace(hour=10)
     for days_ago in range(1, 15):
         _reads_at(today - timedelta(days=days_ago), analyst, ["F7USUAL00001"] * 5)
     _reads_at(today, analyst, ["F7SPIKE00001"] * oversight.SPIKE_MINIMUM)
-    found = [f for f in oversight.findings(days=1) if f.kind == "spike"]
+    found = [
+        f for f in oversight.findings(days=1, now=today + timedelta(hours=2)) if f.kind == "spike"
+    ]
     assert len(found) == 1
     assert "30 records" in found[0].title
 
 
 def test_a_steady_reader_is_not_a_spike(agreements: None) -> None:
     analyst = Actor(kind="user", id="an.sam", role="analyst", organisation="northfield-council")
-    today = timezone.now().astimezone(LONDON).replace(hour=10)
+    today = WEDNESDAY.replace(hour=10)
     for days_ago in range(10):
         _reads_at(today - timedelta(days=days_ago), analyst, ["F7USUAL00001"] * 20)
-    assert "spike" not in kinds(oversight.findings(days=1))
+    assert "spike" not in kinds(oversight.findings(days=1, now=today + timedelta(hours=2)))
 
 
 def test_overrides_near_expiry_are_found_in_the_log(agreements: None) -> None:
