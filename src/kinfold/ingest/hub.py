@@ -320,6 +320,7 @@ def _plan(
     # Households come from addresses alone, so they are known before persons are.
     found = households(tables, namespace=index.namespace)
     remembered = _remembered(index, tables)
+    sources = index.sources.tolist()  # of the remembered rows
     resolution = resolve_persons(
         tables,
         index,
@@ -327,8 +328,8 @@ def _plan(
         settings=linkage_settings,
         apart=linking.kept_apart(tables, found.of_record),
         persons_apart=_PlacedApart(),
-        unlinked=linking.too_thin_to_link(tables, remembered, index.sources.tolist()),
-        continues=linking.named_again(tables, remembered, index.sources.tolist()),
+        unlinked=linking.too_thin_to_link(tables, remembered, sources),
+        continues=linking.named_again(tables, remembered, sources),
     )
     report.notes.extend(resolution.notes)
     if thin:

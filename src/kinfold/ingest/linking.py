@@ -332,9 +332,9 @@ def choose_households(
     a contact's); then one other than where they lived most recently (``latest``: person →
     household), as a record at a new address and one at the old are more often a move and a
     partner not yet told of it than a stranger's record (measured: it places persons slightly
-    better than the other way round); then the smaller id, so the choice is deterministic. (Letting a person's own records
-    always decide was measured too: slightly worse both ways, as partners' own addresses go
-    stale more often than a school's contact address.)"""
+    better than the other way round); then the smaller id, so the choice is deterministic.
+    (Letting a person's own records always decide was measured too: slightly worse both ways, as
+    partners' own addresses go stale more often than a school's contact address.)"""
     latest = latest or {}
     total: dict[str, Counter[str]] = defaultdict(Counter)
     own: dict[str, Counter[str]] = defaultdict(Counter)

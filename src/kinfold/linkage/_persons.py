@@ -191,10 +191,11 @@ def resolve_persons(
     child and the parent its row names — which clustering keeps apart like pairs scored different.
     ``persons_apart`` vetoes merges of known persons (see the module doc). ``unlinked`` names
     records of this quarter, or remembered ones, that no scored link may join (too little to tell
-    whose they are): each is a person of its own, unless its partner record id was seen before. ``continues`` names
-    pairs (this quarter's record, a remembered record) known to be one person, joined like a
-    partner's record id seen again (the hub: a parent named again on the same child's row by
-    exactly the same name); pairs whose remembered record is no longer in the index are skipped.
+    whose they are): each is a person of its own, unless its partner record id was seen before.
+    ``continues`` names pairs (this quarter's record, a remembered record) known to be one
+    person, joined like a partner's record id seen again (the hub: a parent named again on the
+    same child's row by exactly the same name); pairs whose remembered record is no longer in the
+    index are skipped.
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -319,14 +320,8 @@ def _apart_rows(
     work: _Workspace, apart: Sequence[tuple[RecordKey, RecordKey]]
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Workspace rows of the given pairs of this quarter's records (unknown records are skipped)."""
-    row_of = {
-        (str(s), str(r)): i
-        for i, (s, r) in enumerate(zip(work.sources, work.record_ids, strict=True))
-        if i >= work.remembered
-    }
-    pairs = [(row_of[a], row_of[b]) for a, b in apart if a in row_of and b in row_of]
-    found = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
-    return found[:, 0].copy(), found[:, 1].copy()
+    row_of = _rows_of(work, work.remembered, len(work))
+    return _row_pairs([(row_of[a], row_of[b]) for a, b in apart if a in row_of and b in row_of])
 
 
 def _continuing_rows(
@@ -334,23 +329,25 @@ def _continuing_rows(
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Workspace rows (remembered, this quarter's) of ``continues`` pairs both found."""
     if not pairs:
-        empty = np.zeros(0, dtype=np.intp)
-        return empty, empty
-    old_of = {
+        return _row_pairs([])
+    old_of = _rows_of(work, 0, work.remembered)
+    new_of = _rows_of(work, work.remembered, len(work))
+    return _row_pairs([(old_of[b], new_of[a]) for a, b in pairs if a in new_of and b in old_of])
+
+
+def _rows_of(work: _Workspace, start: int, stop: int) -> dict[RecordKey, int]:
+    """(source, record id) → workspace row, for rows ``start`` to ``stop``."""
+    return {
         (str(s), str(r)): i
         for i, (s, r) in enumerate(
-            zip(work.sources[: work.remembered], work.record_ids[: work.remembered], strict=True)
+            zip(work.sources[start:stop], work.record_ids[start:stop], strict=True), start=start
         )
     }
-    new_of = {
-        (str(s), str(r)): i + work.remembered
-        for i, (s, r) in enumerate(
-            zip(work.sources[work.remembered :], work.record_ids[work.remembered :], strict=True)
-        )
-    }
-    found = [(old_of[b], new_of[a]) for a, b in pairs if a in new_of and b in old_of]
-    rows = np.asarray(found, dtype=np.intp).reshape(-1, 2)
-    return rows[:, 0].copy(), rows[:, 1].copy()
+
+
+def _row_pairs(pairs: list[tuple[int, int]]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    found = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    return found[:, 0].copy(), found[:, 1].copy()
 
 
 def _components(
