@@ -374,7 +374,34 @@ CHILDREN = {"PCHILD", "PBABY"}
 def test_who_is_left_where_their_household_used_to_live(
     description: str, chosen: dict[str, str], expected: dict[str, str]
 ) -> None:
-    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN) == expected, description
+    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN, set(chosen)) == expected, (
+        description
+    )
+
+
+def test_a_parent_known_only_as_a_contact_does_not_take_the_children_with_her() -> None:
+    """A school writes the mother's new address apart from the pupil's on the pupil's own row: she
+    has left (a separation); the children's address is not stale. Only persons placed by their own
+    records this quarter lead the children."""
+    chosen = {"PMOTHER": "HNEW", "PBABY": "HOLD", "PCHILD": "HOLD"}
+    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN, {"PBABY", "PCHILD"}) == {}
+    # the same move seen in the mother's own records is the household's
+    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN, set(chosen)) == {
+        "PBABY": "HNEW",
+        "PCHILD": "HNEW",
+    }
+    # a brother whose own records moved with her: the household moved; the stale child follows
+    chosen = {"PMOTHER": "HNEW", "PBABY": "HNEW", "PCHILD": "HOLD"}
+    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN, {"PBABY", "PCHILD"}) == {
+        "PCHILD": "HNEW"
+    }
+
+
+def test_a_contact_who_stays_holds_the_children_when_the_father_moves_out() -> None:
+    """The father's own records move on, the mother (a school's contact) stays at the children's
+    address: a separation, and the children stay."""
+    chosen = {"PMOTHER": "HOLD", "PFATHER": "HNEW", "PBABY": "HOLD", "PCHILD": "HOLD"}
+    assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN, {"PFATHER", "PBABY"}) == {}
 
 
 def test_left_behind_reads_each_persons_latest_household() -> None:
@@ -386,10 +413,10 @@ def test_left_behind_reads_each_persons_latest_household() -> None:
         "PLODGER": [("2015Q3", "HEARLIER")],  # lived with the child before, not now
     }
     chosen = {"PCHILD": "HOLD", "PMOTHER": "HNEW", "PLODGER": "HELSEWHERE"}
-    assert linking.left_behind(chosen, history, {"PCHILD"}) == {"PCHILD": "HNEW"}
+    assert linking.left_behind(chosen, history, {"PCHILD"}, set(chosen)) == {"PCHILD": "HNEW"}
     # the mother placed again since (the child not seen last quarter) still lived with them then
     history["PMOTHER"].append(("2016Q1", "HNEW"))
-    assert linking.left_behind(chosen, history, {"PCHILD"}) == {"PCHILD": "HNEW"}
+    assert linking.left_behind(chosen, history, {"PCHILD"}, set(chosen)) == {"PCHILD": "HNEW"}
 
 
 def test_a_parent_named_again_in_the_same_place_by_the_same_name_is_one_person() -> None:

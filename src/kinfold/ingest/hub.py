@@ -85,8 +85,9 @@ KEEP_INDEXES: Final = 2
 #: How far back a person's homes are remembered when their records put them back in one they
 #: left: partners catch up with a move within a year, nearly always.
 RECENT_HOME_QUARTERS: Final = 4
-#: Under this age a person placed where their household used to live goes with it.
-CHILD_AGE: Final = 16
+#: Under this age a person placed where their household used to live goes with it (measured:
+#: young people of 16 to 19 follow their household's adults as every younger child does).
+CHILD_AGE: Final = 20
 #: PostgreSQL advisory lock id for quarter ingests ("kfingest").
 INGEST_LOCK_ID: Final = 0x6B66696E67657374
 _TRANSPORT_INFO: Final = b"kinfold.ingest.transport-key.v1"
@@ -387,7 +388,10 @@ def _households_of(
         linking.choose_households(persons, of_record, recent.latest), recent.homes
     )
     # adults may truly stay behind (a separation); their records decide
-    chosen.update(linking.left_behind(chosen, recent.homes, recent.children))
+    placed_by_own = {
+        person for record, person in persons.items() if not record[0].endswith(RELATED_SOURCE)
+    }
+    chosen.update(linking.left_behind(chosen, recent.homes, recent.children, placed_by_own))
     return chosen
 
 

@@ -380,15 +380,25 @@ def left_behind(
     chosen: Mapping[str, str],
     history: Mapping[str, Sequence[tuple[str, str]]],
     children: Set[str],
+    placed_by_own: Set[str],
 ) -> dict[str, str]:
     """Children (of ``children``) still placed (``chosen``) in the household they were in most
     recently while the adults they lived with there (or, with no adult known, everyone else)
     have all moved on together to one other household this quarter: child → that household.
     A child's records that still give the old address are stale: on a 60,000-resident synthetic
     borough over eight quarters, when every adult a child under 16 lived with moved to one new
-    home, the child went with them 2,320 times, went elsewhere 3 times and stayed 0 times (an
-    adult, by contrast, stays behind about one time in 25: a separation). Brothers and sisters
-    whose school has not caught up either do not hold a child back."""
+    home, the child went with them 2,320 times, went elsewhere 3 times and stayed 0 times; aged 16
+    to 19, they went with them all 328 times (an adult, by contrast, stays behind about one time
+    in 25: a separation). Brothers and sisters whose school has not caught up either do not hold
+    a child back.
+
+    A parent known only as a school's contact "moves" when the school writes her address apart
+    from the child's on the child's own row, which says she lives elsewhere now (a separation), not
+    that the child's address is stale. So the adults lead only if one of them is placed by their
+    own records this quarter (``placed_by_own``); otherwise everyone else the child lived with
+    does, and someone among those who moved must be placed by their own records. A contact who
+    stays where the child is still holds the child there, as any adult does: the father's own
+    records alone moving on is a separation too."""
     members: dict[tuple[str, str], list[str]] = defaultdict(list)
     for person, homes in history.items():
         for placed in homes:
@@ -400,8 +410,9 @@ def left_behind(
             continue
         others = [o for o in members[past[-1]] if o != person and o in chosen]
         adults = [o for o in others if o not in children]
-        now = {chosen[o] for o in adults or others}
-        if len(now) == 1 and household not in now:
+        lead = adults if any(o in placed_by_own for o in adults) else others
+        now = {chosen[o] for o in lead}
+        if len(now) == 1 and household not in now and any(o in placed_by_own for o in lead):
             moved[person] = now.pop()
     return moved
 
