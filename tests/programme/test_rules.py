@@ -104,6 +104,35 @@ def test_someone_unseen_is_not_presumed_at_a_home_others_have_moved_into(
     assert homes.get(1) == presumed_home, description
 
 
+@pytest.mark.parametrize(
+    ("description", "born", "presumed_home"),
+    [
+        (
+            "a pupil of 10 never seen before: schools list every pupil, so a family moved in",
+            2006,
+            None,
+        ),
+        ("a baby never seen before: may be the family's own new baby", 2016, 100),
+        ("a 5-year-old may just have started school", 2011, 100),
+        ("an adult never seen before: may be a parent with no records until now", 1980, 100),
+    ],
+)
+def test_a_pupil_new_to_the_data_is_a_sign_that_a_family_moved_in(
+    description: str, born: int, presumed_home: int | None
+) -> None:
+    """The child (1) and their mother (2) were last seen at home (100) last quarter; this quarter
+    someone nobody had seen anywhere before is seen there (5)."""
+    table = np.array(
+        [(Q.index - 4, 1, 100), (Q.index - 1, 1, 100), (Q.index - 1, 2, 100), (Q.index, 5, 100)],
+        dtype=np.int64,
+    )
+    persons = rules.Persons.of([1, 2, 5], [2008, 1982, born])
+    found = rules.residents_at(Q, table, stay=4, persons=persons)
+    homes = dict(zip(found.person.tolist(), found.household.tolist(), strict=True))
+    assert homes.get(1) == presumed_home, description
+    assert homes.get(5) == 100
+
+
 @given(
     st.dictionaries(
         st.tuples(st.integers(-4, 0), st.integers(1, 6)),

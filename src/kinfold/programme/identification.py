@@ -305,8 +305,8 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
     for i, (label, person, household, year) in enumerate(rows):
         table[i] = (Quarter.parse(label).index, person, household)
         years[person] = year or 0
-    residents = [rules.residents_at(q, table, stay) for q in wanted]
     persons = rules.Persons.of(list(years), list(years.values()))
+    residents = [rules.residents_at(q, table, stay, persons) for q in wanted]
     organisations = dict(Organisation.objects.values_list("slug", "pk"))
     sources = access_programme.identification_sources(council)
     flags = _load_flags(quarter, framework, sources, organisations, objectors)

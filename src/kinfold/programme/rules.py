@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,11 +57,18 @@ class Residents:
         return np.ones(len(self.person), bool) if self.seen is None else self.seen
 
 
-def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
+#: Ages (by year of birth) at which a child is on a school's roll every quarter wherever in the
+#: borough they live (from a year past the reception year to the last year of compulsory school).
+SCHOOL_ROLL_AGES: Final = (7, 15)
+
+
+def residents_at(
+    quarter: Quarter, table: I64, stay: int, persons: Persons | None = None
+) -> Residents:
     """Who lived where in `quarter`, from rows of (quarter index, person, household): each
     person's household in that quarter, or else the last one they were seen in during the
     `stay` quarters before (a quarter without records is not a move) — unless others have moved
-    in there since (see `_moved_out`)."""
+    in there since (see `_moved_out`; `persons`, years of birth, tell school-age newcomers)."""
     upto = (table[:, 0] <= quarter.index) & (table[:, 0] >= quarter.index - stay)
     rows = table[upto]
     if len(rows) == 0:
@@ -69,23 +77,34 @@ def residents_at(quarter: Quarter, table: I64, stay: int) -> Residents:
     rows = rows[order]
     last = np.concatenate([rows[1:, 1] != rows[:-1, 1], [True]])
     when, person, household = rows[last, 0], rows[last, 1], rows[last, 2]
-    kept = ~_moved_out(rows, when, household, quarter.index)
+    kept = ~_moved_out(rows, when, household, quarter.index, (persons, quarter.index - stay))
     return Residents(
         quarter, person[kept].copy(), household[kept].copy(), (when == quarter.index)[kept]
     )
 
 
-def _moved_out(rows: I64, when: I64, household: I64, now: int) -> Mask:
+def _moved_out(
+    rows: I64,
+    when: I64,
+    household: I64,
+    now: int,
+    pupils: tuple[Persons | None, int] = (None, 0),
+) -> Mask:
     """For each person (last seen in household `household` in quarter `when`), whether others
     have since taken their place there: people have been seen in that household after `when`,
-    none of whom had been seen there by `when`, and one of whom had been seen living somewhere
-    else first (moved in). A home whose occupants changed is not presumed to still hold the
-    person who left it; someone merely not heard of before (a parent with no records until now)
-    is no sign of a change."""
+    none of whom had been seen there by `when`, and one of whom moved in — had been seen living
+    somewhere else first, or is a child of school age (`SCHOOL_ROLL_AGES`, by `pupils`' years of
+    birth) seen for the first time after `pupils`' first quarter index: schools send every pupil every quarter, so a pupil new to
+    the data has come from outside the borough. A home whose occupants changed is not presumed to
+    still hold the person who left it; an adult merely not heard of before (a parent with no
+    records until now) is no sign of a change. (Without the school-age rule, a family that left
+    the borough and whose home a family from outside moved into was presumed at home for a year
+    with no problems: on a 60,000-resident synthetic borough over 20 quarters, such families were
+    most of the identified families counted improved that truly never were.)"""
     presumed = when < now
     if not presumed.any():
         return np.zeros(len(when), bool)
-    pair_hh, pair_first, pair_last, moved_in = _stays(rows)
+    pair_hh, pair_first, pair_last, moved_in = _stays(rows, *pupils)
     # Pairs by household then last quarter; within each household, over the pairs from each
     # position on: the earliest first sighting there, and whether any moved in (suffix min and
     # max, made segment-wise by offsets that keep each household's values apart from those of
@@ -117,10 +136,11 @@ def _moved_out(rows: I64, when: I64, household: I64, now: int) -> Mask:
     return found
 
 
-def _stays(rows: I64) -> tuple[I64, I64, I64, I64]:
+def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> tuple[I64, I64, I64, I64]:
     """Each (household, person) pair of rows (quarter, person, household): the household, the
-    first and last quarter the person was seen there, and 1 if they had been seen in another
-    household before (0 if not)."""
+    first and last quarter the person was seen there, and 1 if they moved in — had been seen in
+    another household before, or (with `persons`) are a child of school age first seen there
+    after quarter index `since` — (0 if not)."""
     order = np.lexsort((rows[:, 0], rows[:, 1], rows[:, 2]))
     hh, who, at = rows[order, 2], rows[order, 1], rows[order, 0]
     start = np.concatenate([[True], (hh[1:] != hh[:-1]) | (who[1:] != who[:-1])])
@@ -130,7 +150,14 @@ def _stays(rows: I64) -> tuple[I64, I64, I64, I64]:
     people, first_row = np.unique(rows[by_person, 1], return_index=True)
     first_anywhere = rows[by_person, 0][first_row]
     seen_first = first_anywhere[np.searchsorted(people, who[start])]
-    return hh[start], at[start], at[end], (at[start] > seen_first).astype(np.int64)
+    moved_in = at[start] > seen_first
+    if persons is not None:
+        born = persons.years(who[start])
+        age = at[start] // 4 - born  # by the end of the year (Quarter.index is year * 4 + n - 1)
+        low, high = SCHOOL_ROLL_AGES
+        pupil = (born > 0) & (age >= low) & (age <= high)
+        moved_in |= pupil & (at[start] == seen_first) & (at[start] > since)
+    return hh[start], at[start], at[end], moved_in.astype(np.int64)
 
 
 @dataclass(frozen=True)
