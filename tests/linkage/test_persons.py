@@ -373,58 +373,22 @@ def test_an_address_written_with_its_area_and_town_is_the_same_household() -> No
     assert of[("housing", "5")] != of[("housing", "1")]
 
 
-def test_an_address_keeps_its_household_id_whichever_partners_write_it_which_way() -> None:
-    """One quarter only a school writes the address; the next a housing case and the police write
-    it their own ways too. The household id is the same both quarters — ingest reads each
-    person's past homes by id — and the flat next door, at the same postcode, has another."""
-    from kinfold.linkage import ColumnMap
-
-    with_uprn = ColumnMap.parse(
-        "given_name=forename,surname=surname,dob=dob:%Y-%m-%d,sex=sex,address=address,"
-        "postcode=postcode,uprn=uprn,id=ref"
-    )
-    person = {"forename": "Kavita", "surname": "Patel", "dob": "2001-07-07", "sex": "F"}
-    school = {"ref": "s", **person, "address": "Flat 3, Church Lodge, 9 Bramble Avenue"}
-    ways = [
-        {
-            "ref": "h",
-            **person,
-            "uprn": "990000014490",
-            "address": "Flat 3, Church Lodge, 9 Bramble Avenue, Eastbury, Northfield",
-        },
-        {"ref": "p", **person, "address": "3 CHURCH LODGE, 9 BRAMBLE AVE"},
-        {"ref": "d", **person, "address": "Flat 3 Church Lodge 9 Bramble Ave"},
-    ]
-    next_door = {"ref": "n", **person, "address": "Flat 4, Church Lodge, 9 Bramble Avenue"}
-    postcode = {"postcode": "NF9 4AQ", "uprn": ""}
-
-    def quarter(rows: list[dict[str, str]]) -> dict[tuple[str, str], str]:
-        table = encode_rows([{**postcode, **r} for r in rows], with_uprn, source="x")
-        return households([table], namespace=NAMESPACE).of_record
-
-    first = quarter([school, next_door])
-    for way in ways:
-        later = quarter([school, way, next_door])
-        assert later[("x", "s")] == later[("x", way["ref"])] == first[("x", "s")], way["ref"]
-        assert later[("x", "n")] == first[("x", "n")] != first[("x", "s")]
-    alone = quarter([ways[0]])  # the housing case alone, the school not writing this quarter
-    assert alone[("x", "h")] == first[("x", "s")]
-
-
-def test_two_households_at_one_postcode_with_the_same_numbers_keep_apart_ids() -> None:
-    """Two cottages with no numbers at one postcode share the (postcode, numbers) pair their ids
-    are made from: the one with more records keeps that id, the other takes one of its own."""
+def test_households_list_the_ways_their_address_was_written() -> None:
+    """Each household's keyed household tokens (one per way of writing the address), which ingest
+    remembers so that the household keeps its id however partners write it next quarter."""
     person = {"forename": "Kavita", "surname": "Patel", "dob": "2001-07-07", "sex": "F"}
     rows = [
-        {"ref": "r1", **person, "address": "Rose Cottage, Mill Lane", "postcode": "NF9 4AQ"},
-        {"ref": "r2", **person, "address": "Rose Cottage, Mill Lane", "postcode": "NF9 4AQ"},
-        {"ref": "i1", **person, "address": "Ivy Farmhouse, Orchard End", "postcode": "NF9 4AQ"},
+        {"ref": "1", **person, "address": "19 Tagore Walk", "postcode": "NF2 2AA"},
+        {"ref": "2", **person, "address": "19 Tagore Walk", "postcode": "NF2 2AA"},
+        {"ref": "3", **person, "address": "19 Tagore Walk, Eastbury", "postcode": "NF2 2AA"},
+        {"ref": "4", **person, "address": "21 Tagore Walk", "postcode": "NF2 2AA"},
     ]
-    of = households([encode_rows(rows, source="x")], namespace=NAMESPACE).of_record
-    assert of[("x", "r1")] == of[("x", "r2")]
-    assert of[("x", "i1")] != of[("x", "r1")]
-    alone = households([encode_rows(rows[:2], source="x")], namespace=NAMESPACE).of_record
-    assert alone[("x", "r1")] == of[("x", "r1")]
+    found = households([encode_rows(rows, source="x")], namespace=NAMESPACE)
+    home, next_door = found.of_record[("x", "1")], found.of_record[("x", "4")]
+    assert set(found.tokens) == {home, next_door}
+    assert len(found.tokens[home]) == 2  # two ways of writing it
+    assert len(found.tokens[next_door]) == 1
+    assert found.tokens[home].isdisjoint(found.tokens[next_door])
 
 
 def test_households_list_their_persons() -> None:

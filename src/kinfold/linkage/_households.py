@@ -5,24 +5,16 @@ otherwise of its normalised address and postcode together. Records with equal to
 address. Spelling differences ("12 High St" / "12 High Street, Flat A") are caught by also joining
 records whose postcodes are identical, whose addresses hold the same numbers (so number 14 is never
 number 12's household) and whose address filters are close (Dice at or above ``min_address_dice``).
-Flats told apart only by a letter ("Flat A" / "Flat B") can be joined by that fuzzy step.
-
-Households are the connected components. Their ids are keyed pseudonyms (``"H"`` + base32) of what
-every way of writing one address shares: its postcode and its house and flat numbers (the pair most
-of the household's records give). So an address keeps its household id from quarter to quarter
-while the secret stays the same, whichever partners happen to write it which way that quarter — a
-quarter with a housing case (holding the UPRN) is the same household as one without. Where two
-households this quarter share that pair (a no-number cottage and its neighbour, "12 High St" and
-"12 Low St" in one postcode), the one with more records keeps it and the others are named by their
-smallest household token instead, as is a household none of whose records has a postcode.
+Flats told apart only by a letter ("Flat A" / "Flat B") can be joined by that fuzzy step. Households are the connected components; their ids are keyed pseudonyms
+(``"H"`` + base32) of the smallest household token in them. The smallest token changes with the
+ways partners wrote the address that quarter, so ingest gives a household the id its tokens had
+before (``Households.tokens``; docs/ingest.md).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +43,8 @@ class Households:
 
     of_record: dict[RecordKey, str]
     persons: dict[str, set[str]]
+    #: Household id → the household tokens (keyed, unsigned 64-bit) of its records.
+    tokens: dict[str, set[int]] = field(default_factory=dict)
 
     def members(self) -> dict[str, list[RecordKey]]:
         """Household id → its records, sorted."""
@@ -81,14 +75,17 @@ def households(
     labels = components(
         len(table), np.concatenate([left, near_left]), np.concatenate([right, near_right])
     )
-    names = _names(namespace, labels, token, rows, _address_keys(table, rows))
+    names = _names(namespace, labels, token, rows)
     of_record = {keys[r]: names[int(labels[r])] for r in rows.tolist()}
+    tokens: dict[str, set[int]] = {}
+    for r, value in zip(rows.tolist(), token[rows].tolist(), strict=True):
+        tokens.setdefault(names[int(labels[r])], set()).add(value)
     members: dict[str, set[str]] = {}
     if persons is not None:
         for record, household in of_record.items():
             if record in persons:
                 members.setdefault(household, set()).add(persons[record])
-    return Households(of_record, members)
+    return Households(of_record, members, tokens)
 
 
 def _same_token(
@@ -135,45 +132,11 @@ def _near_addresses(
     return li[keep], ri[keep]
 
 
-def _address_keys(
-    table: EncodedTable, rows: NDArray[np.intp]
-) -> tuple[NDArray[np.intp], list[str]]:
-    """Per row of ``rows``: the index of its (postcode, address numbers) pair, -1 where the
-    record has no postcode; and each pair's digest (of the keyed encodings, so secret-bound)."""
-    postcode = table.filters["postcode"][rows]
-    numbers = table.tokens[ADDRESS_NUMBERS_TOKEN][rows][:, None]
-    pairs, key = np.unique(np.concatenate([postcode, numbers], axis=1), axis=0, return_inverse=True)
-    key = key.reshape(-1).astype(np.intp)
-    key[table.popcount("postcode")[rows] == 0] = -1
-    digests = [hashlib.blake2b(pair.tobytes(), digest_size=16).hexdigest() for pair in pairs]
-    return key, digests
-
-
 def _names(
-    namespace: bytes,
-    labels: NDArray[np.intp],
-    token: NDArray[np.uint64],
-    rows: NDArray[np.intp],
-    address_keys: tuple[NDArray[np.intp], list[str]],
+    namespace: bytes, labels: NDArray[np.intp], token: NDArray[np.uint64], rows: NDArray[np.intp]
 ) -> dict[int, str]:
-    """Each household's id: of its commonest (postcode, numbers) pair, else of its smallest
-    token (see the module doc)."""
     smallest: dict[int, int] = {}
-    counted: dict[int, Counter[int]] = defaultdict(Counter)
-    of_row, digests = address_keys
-    for label, value, key in zip(
-        labels[rows].tolist(), token[rows].tolist(), of_row.tolist(), strict=True
-    ):
+    for label, value in zip(labels[rows].tolist(), token[rows].tolist(), strict=True):
         if label not in smallest or value < smallest[label]:
             smallest[label] = value
-        if key >= 0:
-            counted[label][key] += 1
-    claims: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for label, keys in counted.items():
-        key = min(keys.items(), key=lambda kv: (-kv[1], digests[kv[0]]))[0]
-        claims[key].append((-sum(keys.values()), smallest[label], label))
-    names = {label: pseudonym(namespace, "H", f"{value:016x}") for label, value in smallest.items()}
-    for key, claimants in claims.items():
-        label = min(claimants)[2]
-        names[label] = pseudonym(namespace, "H", f"address\x1f{digests[key]}")
-    return names
+    return {label: pseudonym(namespace, "H", f"{value:016x}") for label, value in smallest.items()}
