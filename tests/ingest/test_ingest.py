@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,13 @@ from kinfold.ingest.report import IngestReport
 from kinfold.ingest.sealing import open_detail
 from kinfold.linkage import PersonIndex
 from kinfold.people import keys, vault
-from kinfold.people.models import HouseholdMember, Identity, ParentLink, Person
+from kinfold.people.models import (
+    HouseholdAddress,
+    HouseholdMember,
+    Identity,
+    ParentLink,
+    Person,
+)
 from tests.ingest.conftest import FIRST, SECOND, snapshot
 
 Ingest = Callable[..., IngestReport]
@@ -55,6 +62,30 @@ def test_person_ids_are_made_under_a_key_derived_from_the_vault_master_key(
     assert namespace not in (settings.KEYS.vault_master_key, hub.transport_public_key())  # type: ignore[attr-defined]
     settings.KEYS = replace(settings.KEYS, vault_master_key=bytes(32))  # type: ignore[attr-defined]
     assert hub.person_namespace() != namespace
+
+
+def test_an_address_keeps_its_household_id_into_the_next_quarter(
+    ingest: Ingest, borough: Path
+) -> None:
+    """Each way of writing an address (a keyed token) is remembered with the household it was
+    found in; next quarter a household whose tokens were all one household's before, and no
+    other household's now, has that household's id again."""
+    ingest(borough / "extracts" / FIRST)
+    first = dict(HouseholdAddress.objects.values_list("token", "household__hid"))
+    assert first
+    assert set(HouseholdAddress.objects.values_list("quarter", flat=True)) == {FIRST}
+    ingest(borough / "extracts" / SECOND)
+    now: dict[str, set[str]] = defaultdict(set)  # household id this quarter → its ids before
+    for token, hid in HouseholdAddress.objects.filter(quarter=SECOND).values_list(
+        "token", "household__hid"
+    ):
+        if token in first:
+            now[hid].add(first[token])
+    claimed = Counter(old for olds in now.values() for old in olds)
+    alone = {hid: next(iter(olds)) for hid, olds in now.items() if len(olds) == 1}
+    checked = [(hid, old) for hid, old in alone.items() if claimed[old] == 1]
+    assert len(checked) > 100
+    assert all(hid == old for hid, old in checked)
 
 
 def test_every_record_and_flag_belongs_to_a_person_with_a_year_of_birth_from_the_extract(

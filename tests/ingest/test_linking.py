@@ -496,3 +496,30 @@ def test_a_persons_household_when_their_records_disagree(
 ) -> None:
     persons = dict.fromkeys(of_record, "PA")
     assert linking.choose_households(persons, of_record, latest) == {"PA": expected}, description
+
+
+def _fresh(name: str, n: int) -> str:
+    return f"{name}-{n}"
+
+
+def test_a_household_keeps_the_id_its_address_tokens_had_before() -> None:
+    """Linkage named this quarter's households by postcode and numbers; two addresses sharing
+    those swap names with who wrote more. Each keeps the id most of its tokens were found in."""
+    before = {1: "HASPEN", 2: "HASPEN", 3: "HHEATH", 9: "HGONE"}
+    found = {"HHEATH": {1, 2}, "HASPEN-TOKEN": {3, 4}}  # names swapped this quarter
+    taken = {"HASPEN", "HHEATH", "HGONE"}
+    assert linking.carry_household_ids(found, before, taken, _fresh) == {
+        "HHEATH": "HASPEN",
+        "HASPEN-TOKEN": "HHEATH",
+    }
+
+
+def test_one_id_goes_to_one_household_and_a_new_address_does_not_take_another_s() -> None:
+    """An address split in two this quarter: the part with more of the tokens keeps the id, the
+    other is named afresh. A new address whose own name is another address's id (it shares
+    that address's postcode and numbers) is named afresh too; one never seen keeps its name."""
+    before = {1: "HOLD", 2: "HOLD", 3: "HOLD"}
+    found = {"HA": {1, 2}, "HB": {3}, "HOLD": {7}, "HNEW": {8}}
+    kept = linking.carry_household_ids(found, before, {"HOLD"}, _fresh)
+    assert kept == {"HA": "HOLD", "HB": "HB", "HOLD": "HOLD-1", "HNEW": "HNEW"}
+    assert len(set(kept.values())) == len(kept)

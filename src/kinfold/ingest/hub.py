@@ -12,10 +12,11 @@ writes the quarter in **one transaction**:
    again on the same child's row by exactly the same name is the one named there before); new
    persons are created with their own data keys; persons that new evidence merges are moved onto the
    survivor (records, flags and sealed details re-sealed under the survivor's key);
-2. households: ``linkage.households`` groups records by keyed address tokens; each person lives,
+2. households: ``linkage.households`` groups records by keyed address tokens, each group under the
+   id its tokens were found in before (``HouseholdAddress``); each person lives,
    this quarter, in the household most of their records put them in — unless those records put
    them back in a household they left within the last year (a partner not yet told of a move),
-   and a child under 16 still placed where the rest of their household lived goes with it;
+   and a child under 20 still placed where the adults they lived with lived goes with them;
 3. bundles, partner records, flags (indicators), sealed details, parent links, and the clear
    identities — sealed in the vault under each person's key, once per unchanged identity;
 4. the new person index (``LinkageState``) and the audit entries.
@@ -61,15 +62,18 @@ from kinfold.ingest.report import IngestReport, PartnerReport
 from kinfold.ingest.sealing import detail_associated_data, seal_values
 from kinfold.linkage import (
     EncodedTable,
+    Households,
     PersonIndex,
     Resolution,
     Settings,
     households,
+    pseudonym,
     resolve_persons,
 )
 from kinfold.people import bulk
 from kinfold.people.models import (
     Household,
+    HouseholdAddress,
     HouseholdMember,
     ParentLink,
     Person,
@@ -224,6 +228,7 @@ class _Plan:
     resolution: Resolution
     household_of: dict[str, str]  # person id → household id
     of_record: dict[RecordKey, str] = field(default_factory=dict)  # record → household id
+    tokens: dict[str, set[int]] = field(default_factory=dict)  # household id → address tokens
     index_bytes: bytes = b""
 
 
@@ -319,7 +324,7 @@ def _plan(
         [i.file.records for i in incoming], [i.file.related for i in incoming]
     )
     # Households come from addresses alone, so they are known before persons are.
-    found = households(tables, namespace=index.namespace)
+    found = _carried_over(households(tables, namespace=index.namespace), index.namespace)
     remembered = _remembered(index, tables)
     sources = index.sources.tolist()  # of the remembered rows
     resolution = resolve_persons(
@@ -340,11 +345,49 @@ def _plan(
         )
     report.linked = resolution.persons
     chosen = _households_of(resolution.persons, found.of_record, quarter)
-    plan = _Plan(quarter, incoming, previous, resolution, chosen, dict(found.of_record))
+    plan = _Plan(
+        quarter, incoming, previous, resolution, chosen, dict(found.of_record), found.tokens
+    )
     plan.index_bytes = resolution.index.to_bytes()
     if progress:
         progress("link", len(resolution.persons), len(resolution.persons))
     return plan
+
+
+def _signed(token: int) -> int:
+    """An unsigned 64-bit token as the signed value a BigIntegerField holds."""
+    return token - (1 << 64) if token >= 1 << 63 else token
+
+
+def _carried_over(found: Households, namespace: bytes) -> Households:
+    """``found`` with each household under the id its address tokens had before
+    (``linking.carry_household_ids``, from ``HouseholdAddress``)."""
+    tokens = sorted({_signed(t) for found_tokens in found.tokens.values() for t in found_tokens})
+    before: dict[int, str] = {}
+    for start in range(0, len(tokens), bulk.BATCH):
+        for token, hid in HouseholdAddress.objects.filter(
+            token__in=tokens[start : start + bulk.BATCH]
+        ).values_list("token", "household__hid"):
+            before[token % (1 << 64)] = hid
+    names = sorted(found.tokens)
+    taken: set[str] = set()
+    for start in range(0, len(names), bulk.BATCH):
+        taken.update(
+            HouseholdAddress.objects.filter(household__hid__in=names[start : start + bulk.BATCH])
+            .values_list("household__hid", flat=True)
+            .distinct()
+        )
+    kept = linking.carry_household_ids(
+        found.tokens,
+        before,
+        taken,
+        lambda name, n: pseudonym(namespace, "H", f"{name}\x1f{n}"),
+    )
+    return Households(
+        {record: kept[hid] for record, hid in found.of_record.items()},
+        {kept[hid]: persons for hid, persons in found.persons.items()},
+        {kept[hid]: tokens for hid, tokens in found.tokens.items()},
+    )
 
 
 @dataclass
@@ -539,6 +582,7 @@ class _Writer:
         now = timezone.now()
         ids = bulk.insert_returning_ids(Household, ("hid", "created_at"), [(h, now) for h in fresh])
         existing.update(zip(fresh, ids, strict=True))
+        self._addresses(existing)
         bulk.insert_rows(
             HouseholdMember,
             ("household", "person", "quarter"),
@@ -549,6 +593,18 @@ class _Writer:
         )
         self.report.households = len(hids)
         self.report.household_members = len(chosen)
+
+    def _addresses(self, households: dict[str, int]) -> None:
+        """Remember which household each address token of this quarter was found in."""
+        rows = sorted(
+            (_signed(token), household, self.plan.quarter)
+            for hid, household in households.items()
+            for token in self.plan.tokens.get(hid, ())
+        )
+        tokens = [row[0] for row in rows]
+        for start in range(0, len(tokens), bulk.BATCH):
+            HouseholdAddress.objects.filter(token__in=tokens[start : start + bulk.BATCH]).delete()
+        bulk.insert_rows(HouseholdAddress, ("token", "household", "quarter"), rows)
 
     # a bundle's content -------------------------------------------------------------------------
 

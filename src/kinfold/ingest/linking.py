@@ -27,7 +27,7 @@ and tests can run them without a database.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Final
 
 import numpy as np
@@ -466,3 +466,41 @@ def contacts_apart(
             if other_home != contact_home
         )
     return pairs
+
+
+def carry_household_ids(
+    tokens: Mapping[str, Set[int]],
+    before: Mapping[int, str],
+    taken: Set[str],
+    fresh: Callable[[str, int], str],
+) -> dict[str, str]:
+    """Each household found this quarter (``tokens``: its id as linkage named it → the keyed
+    household tokens of its records) → the id it keeps: the id most of its tokens were last found
+    in (``before``: token → household id), one household to an id, most tokens first; else its own
+    id — unless that is taken this quarter or belongs to another address (``taken``: ids some
+    token was ever found in), when ``fresh(id, n)`` names it, for n = 1, 2, … until one is free.
+
+    Linkage names a household by the smallest of its tokens, which changes with the ways partners
+    happened to write the address that quarter (a housing case with its UPRN, a police record's
+    abbreviations): the address's id changed with what partners sent, and the rules that read a
+    person's past homes by id saw moves that were not."""
+    votes: list[tuple[int, str, str]] = []
+    for name, found in tokens.items():
+        counted = Counter(before[t] for t in found if t in before)
+        votes.extend((-n, old, name) for old, n in counted.items())
+    kept: dict[str, str] = {}
+    used: set[str] = set()
+    for _, old, name in sorted(votes):
+        if name not in kept and old not in used:
+            kept[name] = old
+            used.add(old)
+    for name in sorted(tokens):
+        if name in kept:
+            continue
+        candidate, n = name, 0
+        while candidate in used or candidate in taken:
+            n += 1
+            candidate = fresh(name, n)
+        kept[name] = candidate
+        used.add(candidate)
+    return kept

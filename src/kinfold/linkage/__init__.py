@@ -25,7 +25,7 @@ from kinfold.linkage._encode import BadValue, EncodeReport, encode
 from kinfold.linkage._evaluate import Accuracy, cluster_accuracy, cluster_pairs, pair_accuracy
 from kinfold.linkage._households import Households, households
 from kinfold.linkage._io import read_rows
-from kinfold.linkage._keys import check_secret, key_id, new_secret, read_secret
+from kinfold.linkage._keys import check_secret, key_id, new_secret, pseudonym, read_secret
 from kinfold.linkage._link import Links
 from kinfold.linkage._model import FellegiSunter
 from kinfold.linkage._persons import PersonIndex, Resolution, resolve_persons
@@ -62,6 +62,7 @@ __all__ = [
     "new_secret",
     "pair_accuracy",
     "parse_date",
+    "pseudonym",
     "read_rows",
     "read_secret",
     "resolve_persons",

@@ -52,6 +52,18 @@ class Household(models.Model):
         return self.hid
 
 
+class HouseholdAddress(models.Model):
+    """A way of writing a household's address, as the keyed household token linkage made of it
+    (``kinfold.linkage.households``: of the UPRN, or of the normalised address and postcode,
+    under the partners' secret: no address can be read back from it), with the household it was
+    last found in. Ingest gives a household found this quarter the id its tokens had before, so
+    an address keeps its household id whichever partners write it which way (docs/ingest.md)."""
+
+    token = models.BigIntegerField(unique=True, help_text="the keyed token, as a signed 64-bit int")
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="addresses")
+    quarter = models.CharField(max_length=6, help_text="the quarter it was last written in")
+
+
 class HouseholdMember(models.Model):
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="households")
