@@ -359,6 +359,11 @@ def _signed(token: int) -> int:
     return token - (1 << 64) if token >= 1 << 63 else token
 
 
+def _unsigned(stored: int) -> int:
+    """The token a BigIntegerField's signed value holds (the inverse of ``_signed``)."""
+    return stored % (1 << 64)
+
+
 def _carried_over(found: Households, namespace: bytes) -> Households:
     """``found`` with each household under the id its address tokens had before
     (``linking.carry_household_ids``, from ``HouseholdAddress``)."""
@@ -368,7 +373,7 @@ def _carried_over(found: Households, namespace: bytes) -> Households:
         for token, hid in HouseholdAddress.objects.filter(
             token__in=tokens[start : start + bulk.BATCH]
         ).values_list("token", "household__hid"):
-            before[token % (1 << 64)] = hid
+            before[_unsigned(token)] = hid
     names = sorted(found.tokens)
     taken: set[str] = set()
     for start in range(0, len(names), bulk.BATCH):

@@ -77,7 +77,9 @@ def residents_at(
     rows = rows[order]
     last = np.concatenate([rows[1:, 1] != rows[:-1, 1], [True]])
     when, person, household = rows[last, 0], rows[last, 1], rows[last, 2]
-    kept = ~_moved_out(rows, when, household, quarter.index, (persons, quarter.index - stay))
+    kept = ~_moved_out(
+        rows, when, household, quarter.index, persons=persons, since=quarter.index - stay
+    )
     return Residents(
         quarter, person[kept].copy(), household[kept].copy(), (when == quarter.index)[kept]
     )
@@ -88,23 +90,24 @@ def _moved_out(
     when: I64,
     household: I64,
     now: int,
-    pupils: tuple[Persons | None, int] = (None, 0),
+    *,
+    persons: Persons | None = None,
+    since: int = 0,
 ) -> Mask:
     """For each person (last seen in household `household` in quarter `when`), whether others
     have since taken their place there: people have been seen in that household after `when`,
     none of whom had been seen there by `when`, and one of whom moved in — had been seen living
-    somewhere else first, or is a child of school age (`SCHOOL_ROLL_AGES`, by `pupils`' years of
-    birth) seen for the first time after `pupils`' first quarter index: schools send every pupil every quarter, so a pupil new to
-    the data has come from outside the borough. A home whose occupants changed is not presumed to
-    still hold the person who left it; an adult merely not heard of before (a parent with no
-    records until now) is no sign of a change. (Without the school-age rule, a family that left
-    the borough and whose home a family from outside moved into was presumed at home for a year
-    with no problems: on a 60,000-resident synthetic borough over 20 quarters, such families were
-    most of the identified families counted improved that truly never were.)"""
+    somewhere else first, or is a child of school age (`SCHOOL_ROLL_AGES`, by `persons`' years of
+    birth) seen for the first time after quarter index `since`: schools send every pupil every
+    quarter, so a pupil new to the data has come from outside the borough. A home whose
+    occupants changed is not presumed to still hold the person who left it; an adult merely not
+    heard of before (a parent with no records until now) is no sign of a change. (Without the
+    school-age rule, a family that left the borough and whose home a family from outside moved
+    into was presumed at home for a year with no problems, and counted improved.)"""
     presumed = when < now
     if not presumed.any():
         return np.zeros(len(when), bool)
-    pair_hh, pair_first, pair_last, moved_in = _stays(rows, *pupils)
+    pair_hh, pair_first, pair_last, moved_in = _stays(rows, persons, since)
     # Pairs by household then last quarter; within each household, over the pairs from each
     # position on: the earliest first sighting there, and whether any moved in (suffix min and
     # max, made segment-wise by offsets that keep each household's values apart from those of
