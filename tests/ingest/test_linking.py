@@ -523,3 +523,14 @@ def test_one_id_goes_to_one_household_and_a_new_address_does_not_take_another_s(
     kept = linking.carry_household_ids(found, before, {"HOLD"}, _fresh)
     assert kept == {"HA": "HOLD", "HB": "HB", "HOLD": "HOLD-1", "HNEW": "HNEW"}
     assert len(set(kept.values())) == len(kept)
+
+
+def test_an_address_seen_only_written_a_new_way_keeps_the_id_of_the_one_close_to_it() -> None:
+    """None of a household's tokens was seen before, but its address is written close to one
+    remembered address (``nearby``): it takes that id — unless a household with known tokens
+    kept it, when it is named afresh as before."""
+    before = {1: "HFLAT", 2: "HOTHER"}
+    found = {"HPOLICE": {5}, "HBOTH": {6}, "HOTHER-NOW": {2}}
+    nearby = {"HPOLICE": "HFLAT", "HBOTH": "HOTHER"}
+    kept = linking.carry_household_ids(found, before, {"HFLAT", "HOTHER"}, _fresh, nearby)
+    assert kept == {"HPOLICE": "HFLAT", "HBOTH": "HBOTH", "HOTHER-NOW": "HOTHER"}

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from kinfold.errors import InputError
-from kinfold.linkage import ColumnMap, PersonIndex, encode, households, resolve_persons
+from kinfold.linkage import (
+    ColumnMap,
+    PersonIndex,
+    encode,
+    households,
+    near_remembered,
+    resolve_persons,
+)
 from tests.linkage.conftest import LEFT_PEOPLE, OTHER_SECRET, RIGHT_PEOPLE, SECRET, encode_rows
 
 NAMESPACE = b"northfield-person-ids-namespace!"
@@ -389,6 +396,59 @@ def test_households_list_the_ways_their_address_was_written() -> None:
     assert len(found.tokens[home]) == 2  # two ways of writing it
     assert len(found.tokens[next_door]) == 1
     assert found.tokens[home].isdisjoint(found.tokens[next_door])
+
+
+def test_an_address_written_a_new_way_is_found_among_remembered_records() -> None:
+    """The school wrote the flat last quarter; this quarter only the police write it, in their own
+    way. Nothing shares its token, but a remembered record at the same postcode with the same
+    numbers and a close address does; another street's number 10 at that postcode does not, nor
+    does a record with no house numbers."""
+    person = {"forename": "Kavita", "surname": "Patel", "dob": "2001-07-07", "sex": "F"}
+    remembered = encode_rows(
+        [
+            {
+                "ref": "S1",
+                **person,
+                "address": "Flat 10, Albany Mansions, 58 Gladstone Terrace",
+                "postcode": "NF3 4CD",
+            },
+            {"ref": "S2", **person, "address": "10 Heath Street 58", "postcode": "NF3 4CD"},
+            {"ref": "S3", **person, "address": "Rose Cottage", "postcode": "NF3 4CD"},
+            {
+                "ref": "S4",
+                **person,
+                "address": "Flat 10, Albany Mansions, 58 Gladstone Terrace",
+                "postcode": "NF3 9ZZ",
+            },
+        ],
+        source="schools",
+    )
+    now = encode_rows(
+        [
+            {
+                "ref": "P1",
+                **person,
+                "address": "10 ALBANY MANSIONS, 58 GLADSTONE TERR",
+                "postcode": "NF3 4CD",
+            },
+            {"ref": "P2", **person, "address": "Rose Cottage Lane", "postcode": "NF3 4CD"},
+            {
+                "ref": "P3",
+                **person,
+                "address": "Flat 10, 59 Gladstone Terrace",
+                "postcode": "NF3 4CD",
+            },
+        ],
+        source="police",
+    )
+    school = households([remembered], namespace=NAMESPACE)
+    flat = school.tokens[school.of_record[("schools", "S1")]]
+    near = near_remembered(
+        [now], [("police", "P1"), ("police", "P2"), ("police", "P3")], remembered
+    )
+    assert near == {("police", "P1"): flat}
+    # only the records asked about are looked up
+    assert near_remembered([now], [("police", "P2")], remembered) == {}
 
 
 def test_households_list_their_persons() -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -67,6 +67,7 @@ from kinfold.linkage import (
     Resolution,
     Settings,
     households,
+    near_remembered,
     pseudonym,
     resolve_persons,
 )
@@ -324,8 +325,10 @@ def _plan(
         [i.file.records for i in incoming], [i.file.related for i in incoming]
     )
     # Households come from addresses alone, so they are known before persons are.
-    found = _carried_over(households(tables, namespace=index.namespace), index.namespace)
     remembered = _remembered(index, tables)
+    found = _carried_over(
+        households(tables, namespace=index.namespace), tables, remembered, index.namespace
+    )
     sources = index.sources.tolist()  # of the remembered rows
     resolution = resolve_persons(
         tables,
@@ -364,16 +367,31 @@ def _unsigned(stored: int) -> int:
     return stored % (1 << 64)
 
 
-def _carried_over(found: Households, namespace: bytes) -> Households:
+def _carried_over(
+    found: Households,
+    tables: Sequence[EncodedTable],
+    remembered: EncodedTable | None,
+    namespace: bytes,
+) -> Households:
     """``found`` with each household under the id its address tokens had before
-    (``linking.carry_household_ids``, from ``HouseholdAddress``)."""
-    tokens = sorted({_signed(t) for found_tokens in found.tokens.values() for t in found_tokens})
-    before: dict[int, str] = {}
-    for start in range(0, len(tokens), bulk.BATCH):
-        for token, hid in HouseholdAddress.objects.filter(
-            token__in=tokens[start : start + bulk.BATCH]
-        ).values_list("token", "household__hid"):
-            before[_unsigned(token)] = hid
+    (``linking.carry_household_ids``, from ``HouseholdAddress``); a household none of whose
+    tokens was seen before takes the id of the one remembered address written close to its own
+    (``linkage.near_remembered`` on the ``remembered`` encodings)."""
+    before = _token_households({t for found_tokens in found.tokens.values() for t in found_tokens})
+    nearby: dict[str, str] = {}
+    if remembered is not None:
+        unknown = {
+            hid for hid, found_tokens in found.tokens.items() if not found_tokens & before.keys()
+        }
+        records = [record for record, hid in found.of_record.items() if hid in unknown]
+        near = near_remembered(tables, records, remembered)
+        before.update(_token_households({t for values in near.values() for t in values}))
+        ids: dict[str, set[str]] = defaultdict(set)
+        for record, values in near.items():
+            ids[found.of_record[record]].update(before[t] for t in values if t in before)
+        nearby = {
+            hid: next(iter(found_ids)) for hid, found_ids in ids.items() if len(found_ids) == 1
+        }
     names = sorted(found.tokens)
     taken: set[str] = set()
     for start in range(0, len(names), bulk.BATCH):
@@ -387,12 +405,25 @@ def _carried_over(found: Households, namespace: bytes) -> Households:
         before,
         taken,
         lambda name, n: pseudonym(namespace, "H", f"{name}\x1f{n}"),
+        nearby,
     )
     return Households(
         {record: kept[hid] for record, hid in found.of_record.items()},
         {kept[hid]: persons for hid, persons in found.persons.items()},
         {kept[hid]: tokens for hid, tokens in found.tokens.items()},
     )
+
+
+def _token_households(tokens: Set[int]) -> dict[int, str]:
+    """Each of ``tokens`` (unsigned) that was found before → the household id it was last in."""
+    signed = sorted(_signed(t) for t in tokens)
+    found: dict[int, str] = {}
+    for start in range(0, len(signed), bulk.BATCH):
+        for token, hid in HouseholdAddress.objects.filter(
+            token__in=signed[start : start + bulk.BATCH]
+        ).values_list("token", "household__hid"):
+            found[_unsigned(token)] = hid
+    return found
 
 
 @dataclass

@@ -473,11 +473,14 @@ def carry_household_ids(
     before: Mapping[int, str],
     taken: Set[str],
     fresh: Callable[[str, int], str],
+    nearby: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Each household found this quarter (``tokens``: its id as linkage named it → the keyed
     household tokens of its records) → the id it keeps: the id most of its tokens were last found
-    in (``before``: token → household id), one household to an id, most tokens first; else its own
-    id — unless that is taken this quarter or belongs to another address (``taken``: ids some
+    in (``before``: token → household id), one household to an id, most tokens first; else, for
+    a household none of whose tokens was found before, the id of the one remembered address
+    written close to its own (``nearby``: household → that id), if no household kept it; else its
+    own id — unless that is taken this quarter or belongs to another address (``taken``: ids some
     token was ever found in), when ``fresh(id, n)`` names it, for n = 1, 2, … until one is free.
 
     Linkage names a household by the smallest of its tokens, which changes with the ways partners
@@ -492,6 +495,10 @@ def carry_household_ids(
     used: set[str] = set()
     for _, old, name in sorted(votes):
         if name not in kept and old not in used:
+            kept[name] = old
+            used.add(old)
+    for name, old in sorted((nearby or {}).items()):
+        if name in tokens and name not in kept and old not in used:
             kept[name] = old
             used.add(old)
     for name in sorted(tokens):

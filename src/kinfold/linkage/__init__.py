@@ -23,7 +23,7 @@ from kinfold.linkage._blocking import BlockingStats
 from kinfold.linkage._columns import ColumnMap, FieldSource, parse_date
 from kinfold.linkage._encode import BadValue, EncodeReport, encode
 from kinfold.linkage._evaluate import Accuracy, cluster_accuracy, cluster_pairs, pair_accuracy
-from kinfold.linkage._households import Households, households
+from kinfold.linkage._households import Households, households, near_remembered
 from kinfold.linkage._io import read_rows
 from kinfold.linkage._keys import check_secret, key_id, new_secret, pseudonym, read_secret
 from kinfold.linkage._link import Links
@@ -59,6 +59,7 @@ __all__ = [
     "households",
     "key_id",
     "link",
+    "near_remembered",
     "new_secret",
     "pair_accuracy",
     "parse_date",

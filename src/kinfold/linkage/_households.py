@@ -8,12 +8,13 @@ number 12's household) and whose address filters are close (Dice at or above ``m
 Flats told apart only by a letter ("Flat A" / "Flat B") can be joined by that fuzzy step. Households are the connected components; their ids are keyed pseudonyms
 (``"H"`` + base32) of the smallest household token in them. The smallest token changes with the
 ways partners wrote the address that quarter, so ingest gives a household the id its tokens had
-before (``Households.tokens``; docs/ingest.md).
+before (``Households.tokens``; docs/ingest.md). An address written a new way, in a quarter nobody
+wrote it a known way, is found among remembered records by the same rule (``near_remembered``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,6 +131,79 @@ def _near_addresses(
     close = (similarity >= min_dice) | (contained >= MIN_CONTAINED)
     keep = close & ~missing & (numbers[li] == numbers[ri])
     return li[keep], ri[keep]
+
+
+def near_remembered(
+    tables: Sequence[EncodedTable],
+    records: Collection[RecordKey],
+    memory: EncodedTable,
+    *,
+    min_address_dice: float = 0.75,
+) -> dict[RecordKey, set[int]]:
+    """Each of ``records`` (keys of ``tables``' records) → the household tokens of ``memory``'s
+    records written close to it: the same postcode, the same house numbers and a close address, the
+    rule ``households`` joins records by within a quarter. Records without a postcode or house
+    numbers find nothing (a postcode alone holds many addresses); nor does a remembered record
+    with the record's own token. ``memory`` must be comparable with ``tables``."""
+    if not records or not len(memory):
+        return {}
+    table = concatenate(tables)
+    wanted = set(records)
+    keys = [(t.source, r) for t in tables for r in t.record_ids.tolist()]
+    rows = np.asarray([i for i, key in enumerate(keys) if key in wanted], dtype=np.intp)
+    rows = rows[_addressed(table, rows)]
+    kept = np.flatnonzero(_addressed(memory, np.arange(len(memory))))
+    if not len(rows) or not len(kept):
+        return {}
+    # candidate pairs by a digest of (postcode filter, numbers); checked exactly below
+    digest = _place_digest(memory, kept)
+    order = np.argsort(digest, kind="stable")
+    sorted_digest, sorted_rows = digest[order], kept[order]
+    wanted_digest = _place_digest(table, rows)
+    starts = np.searchsorted(sorted_digest, wanted_digest, side="left")
+    ends = np.searchsorted(sorted_digest, wanted_digest, side="right")
+    counts = ends - starts
+    li = np.repeat(rows, counts)
+    ri = sorted_rows[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])]
+    if not len(li):
+        return {}
+    numbers, remembered_numbers = (
+        table.tokens[ADDRESS_NUMBERS_TOKEN],
+        memory.tokens[ADDRESS_NUMBERS_TOKEN],
+    )
+    token, remembered_token = table.tokens[HOUSEHOLD_TOKEN], memory.tokens[HOUSEHOLD_TOKEN]
+    same_place = (numbers[li] == remembered_numbers[ri]) & np.all(
+        table.filters["postcode"][li] == memory.filters["postcode"][ri], axis=1
+    )
+    similarity, _, missing = dice(table, memory, "address", li, ri)
+    contained = overlap(table, memory, "address", li, ri)
+    close = (similarity >= min_address_dice) | (contained >= MIN_CONTAINED)
+    keep = same_place & close & ~missing & (token[li] != remembered_token[ri])
+    found: dict[RecordKey, set[int]] = {}
+    for row, value in zip(li[keep].tolist(), remembered_token[ri[keep]].tolist(), strict=True):
+        found.setdefault(keys[row], set()).add(value)
+    return found
+
+
+def _addressed(table: EncodedTable, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Which of ``rows`` have a household token, a postcode and house numbers."""
+    found: NDArray[np.bool_] = (
+        (table.tokens[HOUSEHOLD_TOKEN][rows] != 0)
+        & (table.tokens[ADDRESS_NUMBERS_TOKEN][rows] != 0)
+        & (table.popcount("postcode")[rows] > 0)
+    )
+    return found
+
+
+def _place_digest(table: EncodedTable, rows: NDArray[np.intp]) -> NDArray[np.uint64]:
+    """A 64-bit digest (FNV-style, not keyed: the inputs are keyed already) of each row's
+    postcode filter and numbers token, to find rows that may share both."""
+    words = table.filters["postcode"][rows]
+    digest = table.tokens[ADDRESS_NUMBERS_TOKEN][rows].copy()
+    prime = np.uint64(0x100000001B3)
+    for column in range(words.shape[1]):
+        digest = (digest ^ words[:, column]) * prime
+    return digest
 
 
 def _names(
