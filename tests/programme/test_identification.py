@@ -261,6 +261,28 @@ def test_problems_count_for_the_family_as_it_was_each_quarter(
     assert not EligibleFamily.objects.exists()
 
 
+def test_a_flag_on_someone_too_young_for_it_does_not_count_and_is_reported(
+    borough: Borough, identify_through: Callable[..., None]
+) -> None:
+    """An offence on a seven-year-old is a namesake's police record linked to the child: with
+    the school's record alone the family has one problem, not two. The run says a flag was
+    left out. The same offence on the mother makes the family eligible."""
+    (mum,), (kid,) = borough.family("H1", ["2015Q2", "2015Q3"])  # the child born 2008
+    borough.flag(kid, "school.attendance", "2015Q3", 80.0)
+    borough.flag(kid, "police.offence", "2015Q3")
+
+    identify_through("2015Q3")
+
+    run = IdentificationRun.objects.get(quarter="2015Q3", status=RunStatus.DONE)
+    assert run.counts["flags_outside_ages"] == 1
+    assert not EligibleFamily.objects.filter(run=run).exists()
+
+    borough.flag(mum, "police.offence", "2015Q3")
+    identify_through("2015Q3", first="2015Q3")
+    run = IdentificationRun.objects.get(quarter="2015Q3", status=RunStatus.DONE)
+    assert EligibleFamily.objects.filter(run=run).count() == 1
+
+
 def test_a_person_who_objected_is_left_out_inside_the_query(
     borough: Borough, identify_through: Callable[..., None]
 ) -> None:

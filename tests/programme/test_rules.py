@@ -229,3 +229,54 @@ def test_a_household_moving_house_keeps_its_family() -> None:
         FamilyRule(),
     )
     assert rules.match_groups(before, after).tolist() == [0]
+
+
+def _flags_of(rows: list[tuple[int, str, int]], codes: tuple[str, ...]) -> rules.Flags:
+    """Flags from (person, code, quarter index) rows."""
+    n = len(rows)
+    return rules.Flags(
+        person=arr(*(r[0] for r in rows)),
+        code=arr(*(codes.index(r[1]) for r in rows)),
+        quarter=arr(*(r[2] for r in rows)),
+        value=np.full(n, np.nan),
+        organisation=np.zeros(n, np.int64),
+        category=np.zeros(n, np.int64),
+        day=np.zeros(n, np.int64),
+        row=np.arange(n, dtype=np.int64),
+        codes=codes,
+    )
+
+
+def test_flags_a_person_is_too_young_or_too_old_for_are_left_out() -> None:
+    """A police offence on a child born in 2013, raised in 2017, is a namesake parent's record
+    linked to the child; the same on a ten-year-old (by the end of the year) stands. Children's
+    social care on someone born in 1990 is wrong the other way. Ages get the benefit of the year:
+    someone born in 2007 may be ten by the end of 2017. Unknown years of birth and codes without
+    limits pass."""
+    codes = ("csc.child_in_need", "health.ae_injury", "police.offence")
+    persons = rules.Persons.of([1, 2, 3, 4], [2013, 2007, 1990, 0])
+    q2017 = Quarter(2017, 2).index
+    flags = _flags_of(
+        [
+            (1, "police.offence", q2017),  # four: out
+            (2, "police.offence", q2017),  # ten by December: kept
+            (2, "police.offence", Quarter(2016, 4).index),  # nine at most: out
+            (1, "health.ae_injury", q2017),  # no limits
+            (3, "csc.child_in_need", q2017),  # 26 at least: out
+            (2, "csc.child_in_need", q2017),  # kept
+            (4, "police.offence", q2017),  # year unknown: kept
+        ],
+        codes,
+    )
+    limits = {"police.offence": (10, None), "csc.child_in_need": (None, 17)}
+    keep = rules.within_ages(flags, persons, limits)
+    assert keep.tolist() == [False, True, False, True, False, True, True]
+    assert flags.take(keep).row.tolist() == [1, 3, 5, 6]
+
+
+def test_the_contract_s_age_limits_cover_only_known_codes_and_are_ordered() -> None:
+    from kinfold.programme.codes import AGE_LIMITS, CONTRACT_CODES
+
+    assert set(AGE_LIMITS) <= set(CONTRACT_CODES)
+    for youngest, oldest in AGE_LIMITS.values():
+        assert youngest is None or oldest is None or youngest <= oldest

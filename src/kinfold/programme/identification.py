@@ -46,6 +46,7 @@ from kinfold.ingest.models import Indicator
 from kinfold.people import services as people
 from kinfold.people.models import Family, FamilyMember, HouseholdMember, ParentLink, Person
 from kinfold.programme import outcomes, rules
+from kinfold.programme.codes import AGE_LIMITS
 from kinfold.programme.frameworks import Framework, load_framework
 from kinfold.programme.models import (
     EligibleFamily,
@@ -282,6 +283,8 @@ class Loaded:
     #: child → the programme family whose latest stored membership before the run's quarter has
     #: them as a child
     children: dict[int, int] = field(default_factory=dict)
+    #: flags left out because their person's age rules them out (`rules.within_ages`)
+    outside_ages: int = 0
 
 
 def _quarters_needed(framework: Framework) -> int:
@@ -309,7 +312,8 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
     residents = [rules.residents_at(q, table, stay, persons) for q in wanted]
     organisations = dict(Organisation.objects.values_list("slug", "pk"))
     sources = access_programme.identification_sources(council)
-    flags = _load_flags(quarter, framework, sources, organisations, objectors)
+    read_flags = _load_flags(quarter, framework, sources, organisations, objectors)
+    flags = read_flags.take(rules.within_ages(read_flags, persons, AGE_LIMITS))
     links = list(
         ParentLink.objects.filter(quarter__lte=str(quarter))
         .exclude(child_id__in=objectors)
@@ -331,6 +335,7 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
         sources=sources,
         persisted={k: _persisted(quarter - k, objectors) for k in range(len(wanted))},
         children=_latest_children(quarter, objectors),
+        outside_ages=len(read_flags) - len(flags),
     )
 
 
@@ -651,6 +656,7 @@ def write(
         "residents": len(loaded.residents[0].person),
         "families_formed": len(groups0),
         "flags_read": len(flags),
+        "flags_outside_ages": loaded.outside_ages,
         "eligible": len(computed.eligible.groups),
         "newly_identified": len(new_journeys),
         "followed": len(families),

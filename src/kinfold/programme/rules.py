@@ -12,7 +12,7 @@ database once identified, keeping its id from quarter to quarter while it contin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -207,6 +207,43 @@ class Flags:
 
     def code_index(self, code: str) -> int:
         return self.codes.index(code) if code in self.codes else -1
+
+    def take(self, keep: Mask) -> Flags:
+        """The flags where `keep` is true."""
+        return Flags(
+            self.person[keep],
+            self.code[keep],
+            self.quarter[keep],
+            self.value[keep],
+            self.organisation[keep],
+            self.category[keep],
+            self.day[keep],
+            self.row[keep],
+            self.codes,
+        )
+
+
+def within_ages(
+    flags: Flags, persons: Persons, limits: Mapping[str, tuple[int | None, int | None]]
+) -> Mask:
+    """Which flags could be about their person when raised: for each code with `limits` (youngest,
+    oldest; `codes.AGE_LIMITS`), whether the person's age at the flag's date — known to a year from
+    the year of birth, and given the benefit of that year — lies between them. A police offence on a
+    four-year-old is a partner's record linked to the wrong person (a namesake parent's record
+    with no date of birth), not a problem the child's family has. Unknown years of birth pass."""
+    born = persons.years(flags.person)
+    oldest_possible = flags.quarter // 4 - born  # by the end of the flag's year
+    keep = np.ones(len(flags), bool)
+    for code, (youngest, oldest) in limits.items():
+        index = flags.code_index(code)
+        if index < 0:
+            continue
+        rows = (flags.code == index) & (born > 0)
+        if youngest is not None:
+            keep &= ~(rows & (oldest_possible < youngest))
+        if oldest is not None:
+            keep &= ~(rows & (oldest_possible - 1 > oldest))
+    return keep
 
 
 @dataclass(frozen=True)
