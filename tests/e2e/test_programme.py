@@ -72,6 +72,8 @@ def test_a_family_from_identified_to_claimed(
     borough.flag(kid, "school.attendance", "2015Q4", 80.0)
     for quarter, value in (("2016Q1", 92.0), ("2016Q2", 95.0), ("2016Q3", 93.0)):
         borough.flag(kid, "school.attendance", quarter, value)
+    # A namesake's offence linked to the eight-year-old: left out, and the run page says so.
+    borough.flag(kid, "police.offence", "2016Q3")
     for quarter in THROUGH_2016Q3[:-1]:
         identify(quarter)
     fid = Journey.objects.get().family.fid
@@ -84,6 +86,7 @@ def test_a_family_from_identified_to_claimed(
     accessible(analyst_page)
     analyst_page.get_by_role("button", name="Run identification").click()
     expect(analyst_page.get_by_role("heading", name="2016Q3: finished")).to_be_visible()
+    expect(analyst_page.locator("#count-outside-ages")).to_contain_text("1, on people too young")
     accessible(analyst_page)
     screenshot(analyst_page, "programme-identification-run", tmp_path)
 
