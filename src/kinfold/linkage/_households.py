@@ -125,12 +125,28 @@ def _near_addresses(
         empty = np.zeros(0, dtype=np.intp)
         return empty, empty
     li, ri = np.concatenate(lefts), np.concatenate(rights)
-    similarity, _, missing = dice(table, table, "address", li, ri)
-    contained = overlap(table, table, "address", li, ri)
-    numbers = table.tokens[ADDRESS_NUMBERS_TOKEN]
-    close = (similarity >= min_dice) | (contained >= MIN_CONTAINED)
-    keep = close & ~missing & (numbers[li] == numbers[ri])
+    keep = _close_addresses(table, table, li, ri, min_dice)
     return li[keep], ri[keep]
+
+
+def _close_addresses(
+    left: EncodedTable,
+    right: EncodedTable,
+    li: NDArray[np.intp],
+    ri: NDArray[np.intp],
+    min_dice: float,
+) -> NDArray[np.bool_]:
+    """Of pairs at one postcode, those that are one address: the same house numbers, and address
+    filters close (Dice) or one (nearly) inside the other (``MIN_CONTAINED``)."""
+    similarity, _, missing = dice(left, right, "address", li, ri)
+    contained = overlap(left, right, "address", li, ri)
+    numbers_left, numbers_right = (
+        left.tokens[ADDRESS_NUMBERS_TOKEN],
+        right.tokens[ADDRESS_NUMBERS_TOKEN],
+    )
+    close = (similarity >= min_dice) | (contained >= MIN_CONTAINED)
+    found: NDArray[np.bool_] = close & ~missing & (numbers_left[li] == numbers_right[ri])
+    return found
 
 
 def near_remembered(
@@ -167,18 +183,13 @@ def near_remembered(
     ri = sorted_rows[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])]
     if not len(li):
         return {}
-    numbers, remembered_numbers = (
-        table.tokens[ADDRESS_NUMBERS_TOKEN],
-        memory.tokens[ADDRESS_NUMBERS_TOKEN],
-    )
     token, remembered_token = table.tokens[HOUSEHOLD_TOKEN], memory.tokens[HOUSEHOLD_TOKEN]
-    same_place = (numbers[li] == remembered_numbers[ri]) & np.all(
-        table.filters["postcode"][li] == memory.filters["postcode"][ri], axis=1
+    same_postcode = np.all(table.filters["postcode"][li] == memory.filters["postcode"][ri], axis=1)
+    keep = (
+        same_postcode
+        & _close_addresses(table, memory, li, ri, min_address_dice)
+        & (token[li] != remembered_token[ri])
     )
-    similarity, _, missing = dice(table, memory, "address", li, ri)
-    contained = overlap(table, memory, "address", li, ri)
-    close = (similarity >= min_address_dice) | (contained >= MIN_CONTAINED)
-    keep = same_place & close & ~missing & (token[li] != remembered_token[ri])
     found: dict[RecordKey, set[int]] = {}
     for row, value in zip(li[keep].tolist(), remembered_token[ri[keep]].tolist(), strict=True):
         found.setdefault(keys[row], set()).add(value)
