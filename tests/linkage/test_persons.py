@@ -292,6 +292,88 @@ def test_a_remembered_record_left_unlinked_is_not_joined_by_a_later_one() -> Non
     assert kept.person_of("schools~related", "2016Q4/S1/0") != case
 
 
+def test_a_link_the_caller_says_rests_on_too_little_is_not_made() -> None:
+    """``not_linked`` drops the scored link between a record of this quarter and a remembered one:
+    a school's contact and a police record that share only a common name. The contact is then a
+    person of its own — unless it shares more with another of that person's records."""
+    chiamaka = {"forename": "Chiamaka", "surname": "Okafor", "sex": "F"}
+    q1 = resolve_persons(
+        [
+            encode_rows(
+                [dict(chiamaka, ref="N1", dob="1991-04-06", address="", postcode="")],
+                source="police",
+            )
+        ],
+        PersonIndex.new(NAMESPACE),
+        quarter="2018Q3",
+    )
+    contact = [
+        dict(chiamaka, ref="2019Q1/S1/0", dob="", address="15 School Close", postcode="NF4 4AU")
+    ]
+    tables = [encode_rows(contact, source="schools~related")]
+    pair = (("schools~related", "2019Q1/S1/0"), ("police", "N1"))
+    known = q1.persons[("police", "N1")]
+    linked = resolve_persons(tables, PersonIndex.from_bytes(q1.index.to_bytes()), quarter="2019Q1")
+    assert linked.person_of("schools~related", "2019Q1/S1/0") == known
+    dropped = resolve_persons(
+        tables, PersonIndex.from_bytes(q1.index.to_bytes()), quarter="2019Q1", not_linked=[pair]
+    )
+    assert dropped.person_of("schools~related", "2019Q1/S1/0") != known
+    # a police record at the contact's address this quarter, of that person, still joins them
+    police = [
+        dict(chiamaka, ref="N2", dob="1991-04-06", address="15 School Close", postcode="NF4 4AU")
+    ]
+    both = resolve_persons(
+        [*tables, encode_rows(police, source="police")],
+        PersonIndex.from_bytes(q1.index.to_bytes()),
+        quarter="2019Q1",
+        not_linked=[pair],
+    )
+    assert both.person_of("schools~related", "2019Q1/S1/0") == known
+
+
+def test_records_kept_apart_unless_known_to_be_one_persons_join_when_they_are() -> None:
+    """``apart_unless_known``: a school names Anjali Jama at her new address (named there on the
+    same row before: ``continues``), and her police record, born 1970, still gives the old one. Kept
+    apart, the police record became a second Anjali at the old address; both being surely the
+    known Anjali's, they are one person. Where only one of them is known, they stay apart."""
+    anjali = {"forename": "Anjali", "surname": "Jama", "sex": "F"}
+    old = {"address": "5 Oak Road", "postcode": "NF1 1AB"}
+    q1 = resolve_persons(
+        [
+            encode_rows([dict(anjali, ref="N1", dob="1970-10-03", **old)], source="police"),
+            encode_rows([dict(anjali, ref="2017Q2/S1/0", dob="", **old)], source="schools~related"),
+        ],
+        PersonIndex.new(NAMESPACE),
+        quarter="2017Q2",
+    )
+    known = q1.persons[("police", "N1")]
+    assert q1.persons[("schools~related", "2017Q2/S1/0")] == known
+    tables = [
+        encode_rows([dict(anjali, ref="N7", dob="1970-10-03", **old)], source="police"),
+        encode_rows(
+            [dict(anjali, ref="2017Q3/S1/0", dob="", address="9 Elm Road", postcode="NF3 3AB")],
+            source="schools~related",
+        ),
+    ]
+    contact, record = ("schools~related", "2017Q3/S1/0"), ("police", "N7")
+    continues = [(contact, ("schools~related", "2017Q2/S1/0"))]
+
+    def resolve(**rules: object) -> tuple[str, str]:
+        found = resolve_persons(
+            tables, PersonIndex.from_bytes(q1.index.to_bytes()), quarter="2017Q3", **rules
+        )
+        return found.persons[contact], found.persons[record]
+
+    hard = resolve(continues=continues, apart=[(contact, record)])
+    assert hard[0] == known
+    assert hard[1] != known
+    assert resolve(continues=continues, apart_unless_known=[(contact, record)]) == (known, known)
+    # the contact not known to be hers: kept apart
+    loose = resolve(apart_unless_known=[(contact, record)])
+    assert loose[0] != loose[1]
+
+
 def test_tables_need_distinct_source_names() -> None:
     with pytest.raises(InputError, match="its own source name"):
         resolve_persons(

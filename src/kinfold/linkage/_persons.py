@@ -182,6 +182,8 @@ def resolve_persons(
     persons_apart: PersonsApart | None = None,
     unlinked: Sequence[RecordKey] = (),
     continues: Sequence[tuple[RecordKey, RecordKey]] = (),
+    apart_unless_known: Sequence[tuple[RecordKey, RecordKey]] = (),
+    not_linked: Sequence[tuple[RecordKey, RecordKey]] = (),
 ) -> Resolution:
     """Resolve this quarter's encoded tables (one per source) into persons; see the module doc.
 
@@ -195,7 +197,11 @@ def resolve_persons(
     ``continues`` names pairs (this quarter's record, a remembered record) known to be one
     person, joined like a partner's record id seen again (the hub: a parent named again on the
     same child's row by exactly the same name); pairs whose remembered record is no longer in the
-    index are skipped.
+    index are skipped. ``apart_unless_known`` names pairs kept apart like ``apart`` unless both
+    records are known to be one known person's: each continues them (its partner record id seen
+    again, or ``continues``) or links to one of their remembered records at ``SURE`` or more.
+    ``not_linked`` names pairs (this quarter's record, a remembered record) whose scored link is
+    dropped: too little to go on between them, though either may link elsewhere.
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -209,8 +215,14 @@ def resolve_persons(
         memory = None
     work = _Workspace.build(index, memory, tables)
     links = _without(_link_quarter(work, settings), work, unlinked)
+    links = _without_pairs(links, work, not_linked)
+    continuing = _continuing_rows(work, continues)
+    owners = _known_owners(work, links, continuing) if apart_unless_known else {}
+    doubted = [
+        (a, b) for a, b in apart_unless_known if not (owners.get(a, {""}) & owners.get(b, {"-"}))
+    ]
     labels = _components(
-        work, links, _apart_rows(work, apart), persons_apart, _continuing_rows(work, continues)
+        work, links, _apart_rows(work, [*apart, *doubted]), persons_apart, continuing
     )
     persons, new, merged = _name(work, index, labels, quarter)
     updated = _remember(work, index, persons, merged, quarter, settings)
@@ -314,6 +326,66 @@ def _without(links: Links | None, work: _Workspace, records: Sequence[RecordKey]
     )
     keep = ~(np.isin(links.left_rows, rows) | np.isin(links.right_rows, rows))
     return links.select(keep)
+
+
+#: A link this likely to a remembered record ties a record to that record's person.
+SURE: Final = 0.99
+
+
+def _known_owners(
+    work: _Workspace,
+    links: Links | None,
+    continuing: tuple[NDArray[np.intp], NDArray[np.intp]],
+) -> dict[RecordKey, set[str]]:
+    """This quarter's records that are surely a known person's, with whose: their partner record id
+    seen again, named again (``continuing``), or a link at ``SURE`` or more to a remembered
+    record."""
+    old_rows, new_rows = _continuity(work)
+    pairs = [
+        (int(n), int(o))
+        for o, n in zip(
+            [*old_rows.tolist(), *continuing[0].tolist()],
+            [*new_rows.tolist(), *continuing[1].tolist()],
+            strict=True,
+        )
+    ]
+    if links is not None and len(links):
+        left = links.left_rows + work.encoded_from
+        right = links.right_rows + work.encoded_from
+        sure = links.probability >= SURE
+        for a, b in zip(left[sure].tolist(), right[sure].tolist(), strict=True):
+            if (a < work.remembered) != (b < work.remembered):
+                pairs.append((max(a, b), min(a, b)))
+    owners: dict[RecordKey, set[str]] = {}
+    for new, old in pairs:
+        key = (str(work.sources[new]), str(work.record_ids[new]))
+        owners.setdefault(key, set()).add(str(work.old_persons[old]))
+    return owners
+
+
+def _without_pairs(
+    links: Links | None, work: _Workspace, pairs: Sequence[tuple[RecordKey, RecordKey]]
+) -> Links | None:
+    """``links`` without those between the (this quarter's record, remembered record) ``pairs``."""
+    if links is None or not pairs or not len(links):
+        return links
+    new_of = _rows_of(work, work.remembered, len(work))
+    old_of: dict[RecordKey, list[int]] = {}
+    for row in range(work.encoded_from, work.remembered):
+        old_of.setdefault((str(work.sources[row]), str(work.record_ids[row])), []).append(row)
+    size = len(work)
+    codes = [
+        new_of[new] * size + old
+        for new, remembered in pairs
+        if new in new_of
+        for old in old_of.get(remembered, ())
+    ]
+    if not codes:
+        return links
+    left = links.left_rows.astype(np.int64) + work.encoded_from
+    right = links.right_rows.astype(np.int64) + work.encoded_from
+    code = np.maximum(left, right) * size + np.minimum(left, right)
+    return links.select(~np.isin(code, np.asarray(codes, dtype=np.int64)))
 
 
 def _apart_rows(
