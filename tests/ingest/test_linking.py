@@ -285,6 +285,38 @@ def test_a_remembered_record_with_only_a_name_is_not_linked_where_namesakes_are_
     assert linking.too_thin_to_link([contact], remembered) == []
 
 
+def test_a_name_alone_does_not_tie_a_record_to_the_past_where_namesakes_are_known() -> None:
+    """A school names Chiamaka Okafor with her address; the index remembers a police record of a
+    Chiamaka Okafor with a date of birth and no address, and another born in 1978: the two
+    records share only the name, so that tie is not made. The same police record with the
+    contact's address, or a name one person has, still links as the evidence says."""
+    chiamaka = {"first": "Chiamaka", "last": "Okafor"}
+    contact = table(
+        "schools~related",
+        [{"id": "2019Q1/S1/0", **chiamaka, "address": "15 School Close", "postcode": "NF4 4AU"}],
+    )
+    remembered = table(
+        "",
+        [
+            {"id": "NF/18/1", **chiamaka, "dob": "1991-04-06"},
+            {
+                "id": "NF/17/2",
+                **chiamaka,
+                "dob": "1978-09-20",
+                "address": "12 Aspen Crescent",
+                "postcode": "NF6 8AB",
+            },
+            {"id": "NF/17/3", **chiamaka, "address": "15 School Close", "postcode": "NF4 4AU"},
+        ],
+    )
+    sources = ["police", "police", "police"]
+    pairs = linking.names_alone_with_past([contact], remembered, sources)
+    assert pairs == [(("schools~related", "2019Q1/S1/0"), ("police", "NF/18/1"))]
+    one_birth = remembered.take([0, 2])
+    assert linking.names_alone_with_past([contact], one_birth, sources[:2]) == []
+    assert linking.names_alone_with_past([contact], None, []) == []
+
+
 @pytest.mark.parametrize(
     ("description", "chosen", "history", "expected"),
     [
@@ -457,6 +489,49 @@ def test_a_parent_named_again_in_the_same_place_by_the_same_name_is_one_person()
     # another partner's rows are another place
     police = table("police~related", [{"id": "2016Q1/P1/0", **julia}])
     assert linking.named_again([police], remembered, sources) == []
+
+
+def test_a_contact_named_again_whose_own_record_is_where_she_was_named_before_has_moved() -> None:
+    """Partners named Anjali Jama as a contact at 5 Oak Road before; a school names her at 9 Elm
+    Road now (on the same row as last quarter), and her police record still gives 5 Oak Road.
+    contacts_apart keeps the contact and the record apart (another household); moved_from picks
+    out that pair: she was named at the record's address before. Not picked: a record where only a
+    namesake was named, or where only her own records put her (a namesake taken for her once
+    would have those)."""
+    anjali = {"first": "Anjali", "last": "Jama"}
+    oak = {"address": "5 Oak Road", "postcode": "NF1 1AB"}
+    ash = {"address": "7 Ash Row", "postcode": "NF2 2AB"}
+    pine = {"address": "3 Pine Street", "postcode": "NF4 4AB"}
+    elm = {"address": "9 Elm Road", "postcode": "NF3 3AB"}
+    remembered = table(
+        "",
+        [
+            {"id": "2017Q2/S1/0", **anjali, **elm},
+            {"id": "2017Q1/C1/0", **anjali, **oak},
+            {"id": "2017Q1/C2/0", **anjali, **ash},
+            {"id": "N0", **anjali, **pine, "dob": "1970-10-03"},
+        ],
+    )
+    sources = ["schools~related", "csc~related", "csc~related", "police"]
+    persons = ["PA", "PA", "PB", "PA"]
+    contact = table("schools~related", [{"id": "2017Q3/S1/0", **anjali, **elm}])
+    police = table(
+        "police",
+        [
+            {"id": "N1", **anjali, **oak, "dob": "1970-10-03"},
+            {"id": "N2", **anjali, **ash},
+            {"id": "N3", **anjali, **pine},
+        ],
+    )
+    tables = [contact, police]
+    homes = households(tables, namespace=b"n" * 32).of_record
+    pairs = linking.contacts_apart(tables, homes)
+    assert len(pairs) == 3
+    continues = linking.named_again(tables, remembered, sources)
+    assert continues == [(("schools~related", "2017Q3/S1/0"), ("schools~related", "2017Q2/S1/0"))]
+    moved = linking.moved_from(pairs, continues, tables, remembered, sources, persons)
+    assert moved == [(("schools~related", "2017Q3/S1/0"), ("police", "N1"))]
+    assert linking.moved_from(pairs, [], tables, remembered, sources, persons) == []
 
 
 @pytest.mark.parametrize(

@@ -330,15 +330,22 @@ def _plan(
         households(tables, namespace=index.namespace), tables, remembered, index.namespace
     )
     sources = index.sources.tolist()  # of the remembered rows
+    continues = linking.named_again(tables, remembered, sources)
+    contacts = linking.contacts_apart(tables, found.of_record)
+    moved = linking.moved_from(
+        contacts, continues, tables, remembered, sources, index.persons.tolist()
+    )
     resolution = resolve_persons(
         tables,
         index,
         quarter=quarter,
         settings=linkage_settings,
-        apart=linking.kept_apart(tables, found.of_record),
+        apart=linking.kept_apart(tables) + sorted(set(contacts) - set(moved)),
         persons_apart=_PlacedApart(),
         unlinked=linking.too_thin_to_link(tables, remembered, sources),
-        continues=linking.named_again(tables, remembered, sources),
+        continues=continues,
+        apart_unless_known=moved,
+        not_linked=linking.names_alone_with_past(tables, remembered, sources),
     )
     report.notes.extend(resolution.notes)
     if thin:

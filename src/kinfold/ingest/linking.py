@@ -213,6 +213,73 @@ def too_thin_to_link(
     )
 
 
+def names_alone_with_past(
+    tables: Sequence[EncodedTable], remembered: EncodedTable | None, sources: Sequence[str]
+) -> list[tuple[RecordKey, RecordKey]]:
+    """Pairs (a record this quarter, a record the person index remembers: ``remembered``, whose
+    rows come from ``sources``) that would link on a shared name alone, where the name is not one
+    person's: exactly the same name, nothing else both carry — no date of birth on both, no
+    address on both, no reference number of one kind on both — and the name comes with two or
+    more dates of birth (this quarter or remembered) or two or more addresses this quarter.
+    :func:`ambiguous_names_apart` across quarters: a school's contact called Chiamaka Okafor (a
+    name 40 residents of a 60,000-resident synthetic borough share) linked on the name to a
+    namesake's remembered police record with a date of birth and no address, and the namesake's
+    offence went into the contact's family. The link is dropped, not the pair kept apart: the
+    record may still join that person on what it does share with their other records."""
+    if remembered is None or not len(remembered):
+        return []
+    wanted: dict[bytes, list[tuple[RecordKey, int, bytes, int]]] = defaultdict(list)
+    for table in tables:
+        if len(table):
+            _add_named(table, [table.source] * len(table), wanted)
+    if not wanted:
+        return []
+    past: dict[bytes, list[tuple[RecordKey, int, bytes, int]]] = defaultdict(list)
+    _add_named(remembered, list(sources), past, wanted)
+    pairs: list[tuple[RecordKey, RecordKey]] = []
+    for name, before in past.items():
+        now = wanted[name]
+        births = {b for _, _, b, _ in [*now, *before] if b}
+        homes = {h for _, _, _, h in now if h}
+        if len(births) < 2 and len(homes) < 2:
+            continue
+        pairs.extend(
+            (new, old)
+            for new, new_has, _, _ in now
+            for old, old_has, _, _ in before
+            if not new_has & old_has
+        )
+    return sorted(pairs)
+
+
+def _add_named(
+    table: EncodedTable,
+    origins: Sequence[str],
+    found: dict[bytes, list[tuple[RecordKey, int, bytes, int]]],
+    only: Mapping[bytes, object] | None = None,
+) -> None:
+    """Add ``table``'s records with a given name and a surname to ``found`` by name: their key,
+    evidence bits (:func:`_evidence`), date of birth filter (or b"") and household token; with
+    ``only``, just those named as in it."""
+    names = _names(table)
+    rows = np.flatnonzero(_named(table))
+    if only is not None:
+        words = table.filters["given_name"].shape[1]
+        firsts = {np.frombuffer(n, dtype=np.uint64)[[0, words]].tobytes() for n in only}
+        key = np.ascontiguousarray(names[rows][:, [0, words]]).view(np.dtype((np.void, 16)))
+        rows = rows[np.isin(key.ravel(), np.asarray(sorted(firsts), dtype=key.dtype))]
+    evidence = _evidence(table)
+    has_dob = table.popcount("dob") > 0
+    dob, home = table.filters["dob"], table.tokens[HOUSEHOLD_TOKEN]
+    ids = table.record_ids.tolist()
+    for row in rows.tolist():
+        name = names[row].tobytes()
+        if only is not None and name not in only:
+            continue
+        birth = dob[row].tobytes() if has_dob[row] else b""
+        found[name].append(((origins[row], ids[row]), int(evidence[row]), birth, int(home[row])))
+
+
 def named_again(
     tables: Sequence[EncodedTable], remembered: EncodedTable | None, sources: Sequence[str]
 ) -> list[tuple[RecordKey, RecordKey]]:
@@ -466,6 +533,51 @@ def contacts_apart(
             if other_home != contact_home
         )
     return pairs
+
+
+def moved_from(
+    pairs: Sequence[tuple[RecordKey, RecordKey]],
+    continues: Sequence[tuple[RecordKey, RecordKey]],
+    tables: Sequence[EncodedTable],
+    remembered: EncodedTable | None,
+    sources: Sequence[str],
+    persons: Sequence[str],
+) -> list[tuple[RecordKey, RecordKey]]:
+    """Of :func:`contacts_apart`'s ``pairs`` (a contact, an own record elsewhere), those whose own
+    record is at an address where the person the contact is named again as (``continues``: this
+    quarter's contact, a remembered one; ``remembered``'s rows come from ``sources`` and are
+    ``persons``') was named as a contact before. A family that moved: the school has the new
+    address, the police record the old one, where partners named her before — one woman, not a
+    namesake, if linkage knows both as hers. A contact never named where the own record is — a
+    namesake taken for her once, say — is not one of these."""
+    if remembered is None or not pairs or not continues:
+        return []
+    row_of = {
+        (source, key): row
+        for row, (source, key) in enumerate(
+            zip(sources, remembered.record_ids.tolist(), strict=True)
+        )
+    }
+    tokens = remembered.tokens[HOUSEHOLD_TOKEN]
+    named_as = {new: persons[row_of[old]] for new, old in continues if old in row_of}
+    wanted = set(named_as.values())
+    named_at: dict[str, set[int]] = defaultdict(set)
+    for row, (source, person) in enumerate(zip(sources, persons, strict=True)):
+        if person in wanted and source.endswith(RELATED_SOURCE) and tokens[row]:
+            named_at[person].add(int(tokens[row]))
+    now = {
+        (table.source, key): int(token)
+        for table in tables
+        for key, token in zip(
+            table.record_ids.tolist(), table.tokens[HOUSEHOLD_TOKEN].tolist(), strict=True
+        )
+        if token
+    }
+    return [
+        (contact, other)
+        for contact, other in pairs
+        if contact in named_as and now.get(other, 0) in named_at[named_as[contact]]
+    ]
 
 
 def carry_household_ids(
