@@ -491,47 +491,37 @@ def test_a_parent_named_again_in_the_same_place_by_the_same_name_is_one_person()
     assert linking.named_again([police], remembered, sources) == []
 
 
-def test_a_contact_named_again_whose_own_record_is_where_she_was_named_before_has_moved() -> None:
-    """Partners named Anjali Jama as a contact at 5 Oak Road before; a school names her at 9 Elm
-    Road now (on the same row as last quarter), and her police record still gives 5 Oak Road.
-    contacts_apart keeps the contact and the record apart (another household); moved_from picks
-    out that pair: she was named at the record's address before. Not picked: a record where only a
-    namesake was named, or where only her own records put her (a namesake taken for her once
-    would have those)."""
-    anjali = {"first": "Anjali", "last": "Jama"}
-    oak = {"address": "5 Oak Road", "postcode": "NF1 1AB"}
-    ash = {"address": "7 Ash Row", "postcode": "NF2 2AB"}
-    pine = {"address": "3 Pine Street", "postcode": "NF4 4AB"}
-    elm = {"address": "9 Elm Road", "postcode": "NF3 3AB"}
-    remembered = table(
-        "",
-        [
-            {"id": "2017Q2/S1/0", **anjali, **elm},
-            {"id": "2017Q1/C1/0", **anjali, **oak},
-            {"id": "2017Q1/C2/0", **anjali, **ash},
-            {"id": "N0", **anjali, **pine, "dob": "1970-10-03"},
-        ],
-    )
-    sources = ["schools~related", "csc~related", "csc~related", "police"]
-    persons = ["PA", "PA", "PB", "PA"]
-    contact = table("schools~related", [{"id": "2017Q3/S1/0", **anjali, **elm}])
-    police = table(
-        "police",
-        [
-            {"id": "N1", **anjali, **oak, "dob": "1970-10-03"},
-            {"id": "N2", **anjali, **ash},
-            {"id": "N3", **anjali, **pine},
-        ],
-    )
-    tables = [contact, police]
-    homes = households(tables, namespace=b"n" * 32).of_record
-    pairs = linking.contacts_apart(tables, homes)
-    assert len(pairs) == 3
-    continues = linking.named_again(tables, remembered, sources)
-    assert continues == [(("schools~related", "2017Q3/S1/0"), ("schools~related", "2017Q2/S1/0"))]
-    moved = linking.moved_from(pairs, continues, tables, remembered, sources, persons)
-    assert moved == [(("schools~related", "2017Q3/S1/0"), ("police", "N1"))]
-    assert linking.moved_from(pairs, [], tables, remembered, sources, persons) == []
+def test_a_contact_named_again_and_an_own_record_where_that_person_lived_are_a_move() -> None:
+    """Stephen Walker lived at HOLD, then HNEW, where the school named him last quarter; this
+    quarter the school names him at HNEW again and his police record still gives HOLD.
+    contacts_apart keeps that contact and that record apart; moved_from picks out the pair.
+    Not picked: his record at a household he never lived in, or a contact named again as a man
+    who did not live where the school named him (a namesake taken for him once)."""
+    contact, other_contact = ("schools~related", "2020Q1/S1/0"), ("schools~related", "2020Q1/S2/0")
+    pairs = [
+        (contact, ("police", "N1")),
+        (contact, ("police", "N2")),
+        (other_contact, ("police", "N3")),
+    ]
+    continues = [
+        (contact, ("schools~related", "2019Q4/S1/0")),
+        (other_contact, ("schools~related", "2019Q4/S2/0")),
+    ]
+    homes = {("police", "N1"): "HOLD", ("police", "N2"): "HELSEWHERE", ("police", "N3"): "HOWN"}
+    before = {
+        ("schools~related", "2019Q4/S1/0"): ("PA", "HNEW"),
+        ("schools~related", "2019Q4/S2/0"): ("PB", "HCHILD"),
+    }
+    history = {
+        "PA": [("2019Q2", "HOLD"), ("2019Q3", "HNEW"), ("2019Q4", "HNEW")],
+        "PB": [("2019Q3", "HOWN"), ("2019Q4", "HOWN")],
+    }
+    moved = linking.moved_from(pairs, continues, homes, before, history)
+    assert moved == [(contact, ("police", "N1"))]
+    assert linking.moved_from(pairs, [], homes, before, history) == []
+    # had he not lived where the school named him, nothing would be picked
+    history["PA"] = [("2019Q2", "HOLD")]
+    assert linking.moved_from(pairs, continues, homes, before, history) == []
 
 
 @pytest.mark.parametrize(

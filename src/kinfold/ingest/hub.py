@@ -332,8 +332,9 @@ def _plan(
     sources = index.sources.tolist()  # of the remembered rows
     continues = linking.named_again(tables, remembered, sources)
     contacts = linking.contacts_apart(tables, found.of_record)
+    recent = _recent_homes(quarter)
     moved = linking.moved_from(
-        contacts, continues, tables, remembered, sources, index.persons.tolist()
+        contacts, continues, found.of_record, _named_in(index, continues), recent.homes
     )
     resolution = resolve_persons(
         tables,
@@ -354,7 +355,7 @@ def _plan(
             "alone would join any namesake)"
         )
     report.linked = resolution.persons
-    chosen = _households_of(resolution.persons, found.of_record, quarter)
+    chosen = _households_of(resolution.persons, found.of_record, recent)
     plan = _Plan(
         quarter, incoming, previous, resolution, chosen, dict(found.of_record), found.tokens
     )
@@ -433,6 +434,29 @@ def _token_households(tokens: Set[int]) -> dict[int, str]:
     return found
 
 
+def _named_in(
+    index: PersonIndex, continues: Sequence[tuple[RecordKey, RecordKey]]
+) -> dict[RecordKey, tuple[str, str]]:
+    """Each remembered record of ``continues`` → (its person, the household its address was in)."""
+    if index.memory is None or not continues:
+        return {}
+    wanted = {old for _, old in continues}
+    rows = {
+        key: row
+        for row, key in enumerate(
+            zip(index.sources.tolist(), index.memory.record_ids.tolist(), strict=True)
+        )
+        if key in wanted
+    }
+    tokens = index.memory.tokens[linking.HOUSEHOLD_TOKEN]
+    found = _token_households({int(tokens[row]) for row in rows.values() if tokens[row]})
+    return {
+        key: (str(index.persons[row]), found[int(tokens[row])])
+        for key, row in rows.items()
+        if int(tokens[row]) in found
+    }
+
+
 @dataclass
 class _RecentHomes:
     """Where persons lived in the quarters before this one, for ``linking.stay_after_moving``
@@ -466,10 +490,9 @@ def _recent_homes(quarter: str) -> _RecentHomes:
 
 
 def _households_of(
-    persons: Mapping[RecordKey, str], of_record: Mapping[RecordKey, str], quarter: str
+    persons: Mapping[RecordKey, str], of_record: Mapping[RecordKey, str], recent: _RecentHomes
 ) -> dict[str, str]:
     """Each person's household this quarter (see the module doc, 2.)."""
-    recent = _recent_homes(quarter)
     chosen = linking.stay_after_moving(
         linking.choose_households(persons, of_record, recent.latest), recent.homes
     )

@@ -538,45 +538,29 @@ def contacts_apart(
 def moved_from(
     pairs: Sequence[tuple[RecordKey, RecordKey]],
     continues: Sequence[tuple[RecordKey, RecordKey]],
-    tables: Sequence[EncodedTable],
-    remembered: EncodedTable | None,
-    sources: Sequence[str],
-    persons: Sequence[str],
+    homes: Mapping[RecordKey, str],
+    before: Mapping[RecordKey, tuple[str, str]],
+    history: Mapping[str, Sequence[tuple[str, str]]],
 ) -> list[tuple[RecordKey, RecordKey]]:
-    """Of :func:`contacts_apart`'s ``pairs`` (a contact, an own record elsewhere), those whose own
-    record is at an address where the person the contact is named again as (``continues``: this
-    quarter's contact, a remembered one; ``remembered``'s rows come from ``sources`` and are
-    ``persons``') was named as a contact before. A family that moved: the school has the new
-    address, the police record the old one, where partners named her before — one woman, not a
-    namesake, if linkage knows both as hers. A contact never named where the own record is — a
-    namesake taken for her once, say — is not one of these."""
-    if remembered is None or not pairs or not continues:
-        return []
-    row_of = {
-        (source, key): row
-        for row, (source, key) in enumerate(
-            zip(sources, remembered.record_ids.tolist(), strict=True)
-        )
-    }
-    tokens = remembered.tokens[HOUSEHOLD_TOKEN]
-    named_as = {new: persons[row_of[old]] for new, old in continues if old in row_of}
-    wanted = set(named_as.values())
-    named_at: dict[str, set[int]] = defaultdict(set)
-    for row, (source, person) in enumerate(zip(sources, persons, strict=True)):
-        if person in wanted and source.endswith(RELATED_SOURCE) and tokens[row]:
-            named_at[person].add(int(tokens[row]))
-    now = {
-        (table.source, key): int(token)
-        for table in tables
-        for key, token in zip(
-            table.record_ids.tolist(), table.tokens[HOUSEHOLD_TOKEN].tolist(), strict=True
-        )
-        if token
-    }
+    """Of :func:`contacts_apart`'s ``pairs`` (a contact, an own record in another household this
+    quarter; ``homes``: record → household), those that look like a move: the contact is named
+    again (``continues``: this quarter's contact, a remembered one) as a person who lived where
+    that remembered contact was named (``before``: remembered record → (person, household)) when
+    last placed, and the own record is at a household that person lived in within the year
+    (``history``: person → (quarter, household), in order). The school has the new address, the
+    police record the old — one man, not a namesake. A contact named where the person never
+    lived (a namesake taken for them once, say) is not one of these."""
+    named_as: dict[RecordKey, str] = {}
+    for new, old in continues:
+        person, household = before.get(old, ("", ""))
+        lived = history.get(person, ())
+        if lived and lived[-1][1] == household:
+            named_as[new] = person
     return [
         (contact, other)
         for contact, other in pairs
-        if contact in named_as and now.get(other, 0) in named_at[named_as[contact]]
+        if contact in named_as
+        and any(homes.get(other) == household for _, household in history[named_as[contact]])
     ]
 
 
