@@ -10,6 +10,10 @@ and tests can run them without a database.
   would otherwise be merged through any record that has the name and no address); and a parent
   or carer named with an address and a partner's own record of exactly that name in another
   household.
+- Which records of this quarter and the person index's remembered ones share too little to be
+  linked: exactly the same name, where namesakes are known, and nothing else both carry.
+- Which of those kept apart are one person after all, if linkage ties both to them: a contact
+  named again, and their own record at a home they have just left.
 - Which records are too thin to link: a partner's own record with nothing but a name, where
   namesakes are known (the name comes with two or more dates of birth or addresses, this quarter
   or in the person index).
@@ -224,7 +228,7 @@ def names_alone_with_past(
     :func:`ambiguous_names_apart` across quarters: a school's contact called Chiamaka Okafor (a
     name 40 residents of a 60,000-resident synthetic borough share) linked on the name to a
     namesake's remembered police record with a date of birth and no address, and the namesake's
-    offence went into the contact's family. The link is dropped, not the pair kept apart: the
+    anti-social behaviour made the contact's family eligible. The link is dropped, not the pair kept apart: the
     record may still join that person on what it does share with their other records."""
     if remembered is None or not len(remembered):
         return []
@@ -264,10 +268,7 @@ def _add_named(
     names = _names(table)
     rows = np.flatnonzero(_named(table))
     if only is not None:
-        words = table.filters["given_name"].shape[1]
-        firsts = {np.frombuffer(n, dtype=np.uint64)[[0, words]].tobytes() for n in only}
-        key = np.ascontiguousarray(names[rows][:, [0, words]]).view(np.dtype((np.void, 16)))
-        rows = rows[np.isin(key.ravel(), np.asarray(sorted(firsts), dtype=key.dtype))]
+        rows = _maybe_named(names, rows, only, table)
     evidence = _evidence(table)
     has_dob = table.popcount("dob") > 0
     dob, home = table.filters["dob"], table.tokens[HOUSEHOLD_TOKEN]
@@ -337,10 +338,7 @@ def _namesakes_of(
     """Add the dates of birth and household tokens of ``table``'s records named as in ``wanted``
     (compared on the first word of each name filter first, so a large index is scanned quickly)."""
     names = _names(table)
-    words = table.filters["given_name"].shape[1]
-    firsts = {np.frombuffer(n, dtype=np.uint64)[[0, words]].tobytes() for n in wanted}
-    key = np.ascontiguousarray(names[:, [0, words]]).view(np.dtype((np.void, 16))).ravel()
-    candidates = np.flatnonzero(np.isin(key, np.asarray(sorted(firsts), dtype=key.dtype)))
+    candidates = _maybe_named(names, np.arange(len(table)), wanted, table)
     has_dob = table.popcount("dob") > 0
     dob, home = table.filters["dob"], table.tokens[HOUSEHOLD_TOKEN]
     for row in candidates.tolist():
@@ -351,6 +349,22 @@ def _namesakes_of(
             births[name].add(dob[row].tobytes())
         if home[row]:
             homes[name].add(int(home[row]))
+
+
+def _maybe_named(
+    names: NDArray[np.uint64],
+    rows: NDArray[np.intp],
+    wanted: Mapping[bytes, object],
+    table: EncodedTable,
+) -> NDArray[np.intp]:
+    """Of ``rows``, those whose name filters (``names``) may be one of ``wanted``: the first word
+    of each name filter compared, so a large index is scanned quickly; the caller compares the
+    whole name."""
+    words = table.filters["given_name"].shape[1]
+    firsts = {np.frombuffer(n, dtype=np.uint64)[[0, words]].tobytes() for n in wanted}
+    key = np.ascontiguousarray(names[rows][:, [0, words]]).view(np.dtype((np.void, 16))).ravel()
+    found: NDArray[np.intp] = rows[np.isin(key, np.asarray(sorted(firsts), dtype=key.dtype))]
+    return found
 
 
 def _evidence(table: EncodedTable) -> NDArray[np.int64]:
