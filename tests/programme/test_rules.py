@@ -120,17 +120,69 @@ def test_someone_unseen_is_not_presumed_at_a_home_others_have_moved_into(
 def test_a_pupil_new_to_the_data_is_a_sign_that_a_family_moved_in(
     description: str, born: int, presumed_home: int | None
 ) -> None:
-    """The child (1) and their mother (2) were last seen at home (100) last quarter; this quarter
-    someone nobody had seen anywhere before is seen there (5)."""
+    """The child (1, a toddler, not yet at school) and their mother (2) were last seen at home
+    (100) last quarter; this quarter someone nobody had seen anywhere before is seen there (5)."""
     table = np.array(
         [(Q.index - 4, 1, 100), (Q.index - 1, 1, 100), (Q.index - 1, 2, 100), (Q.index, 5, 100)],
         dtype=np.int64,
     )
-    persons = rules.Persons.of([1, 2, 5], [2008, 1982, born])
+    persons = rules.Persons.of([1, 2, 5], [2013, 1982, born])
     found = rules.residents_at(Q, table, stay=4, persons=persons)
     homes = dict(zip(found.person.tolist(), found.household.tolist(), strict=True))
     assert homes.get(1) == presumed_home, description
     assert homes.get(5) == 100
+
+
+@pytest.mark.parametrize(
+    ("description", "born", "later", "presumed"),
+    [
+        (
+            "a pupil unseen this quarter has left the borough's schools, and their family with"
+            " them: newcomers with no earlier records moved in",
+            2006,
+            [(Q.index, 5, 100), (Q.index, 6, 100)],
+            {5: 100, 6: 100},
+        ),
+        (
+            "a pupil unseen, nobody seen there since: the family left with the pupil",
+            2006,
+            [],
+            {},
+        ),
+        (
+            "a toddler is on no school's roll: unseen is no sign of a move",
+            2013,
+            [(Q.index, 5, 100)],
+            {1: 100, 2: 100, 3: 100, 5: 100},
+        ),
+        (
+            "the pupil's father is seen there this quarter: the household stayed, the pupil alone"
+            " has gone",
+            2006,
+            [(Q.index, 3, 100)],
+            {2: 100, 3: 100},
+        ),
+        (
+            "the mother was seen there after the pupil was last seen: she did not leave with them",
+            2006,
+            [(Q.index - 1, 2, 100)],
+            {2: 100},
+        ),
+    ],
+)
+def test_a_pupil_unseen_this_quarter_is_not_presumed_at_home(
+    description: str, born: int, later: list[tuple[int, int, int]], presumed: dict[int, int]
+) -> None:
+    """The child (1), their mother (2) and father (3) were last seen at home (100) two quarters
+    ago; schools send every pupil every quarter."""
+    table = np.array(
+        [(Q.index - 2, 1, 100), (Q.index - 2, 2, 100), (Q.index - 2, 3, 100), *later],
+        dtype=np.int64,
+    )
+    persons = rules.Persons.of([1, 2, 3, 5, 6], [born, 1982, 1980, 1990, 1991])
+    found = rules.residents_at(Q, table, stay=4, persons=persons)
+    homes = dict(zip(found.person.tolist(), found.household.tolist(), strict=True))
+    assert homes == presumed, description
 
 
 @given(

@@ -80,6 +80,8 @@ def residents_at(
     kept = ~_moved_out(
         rows, when, household, quarter.index, persons=persons, since=quarter.index - stay
     )
+    if persons is not None:
+        kept &= ~_left_with_pupils(rows, when, person, household, quarter.index, persons)
     return Residents(
         quarter, person[kept].copy(), household[kept].copy(), (when == quarter.index)[kept]
     )
@@ -137,6 +139,46 @@ def _moved_out(
     found = np.zeros(len(when), bool)
     found[candidates[replaced]] = True
     return found
+
+
+def _left_with_pupils(
+    rows: I64, when: I64, person: I64, household: I64, now: int, persons: Persons
+) -> Mask:
+    """For each person (last seen in household `household` in quarter `when`), whether they have
+    most likely left the borough with a pupil: schools send every pupil on their roll every
+    quarter, so a child of school age (`SCHOOL_ROLL_AGES`, by year of birth) unseen this quarter
+    is no longer at a school of the borough, and is not presumed at home. Nor is anyone unseen
+    who was last seen in that household no later than the pupil, unless somebody who lived there
+    with the pupil is seen there this quarter (then the household is still there, and the child
+    alone has gone, to a parent elsewhere, say); people who moved in since do not count. (Without this, a family that left the borough was presumed at home for a
+    year; a couple from outside who moved in, whose records gave no earlier home to tell that
+    they had moved, made with the family's children an eligible family nobody lived in.)"""
+    presumed = when < now
+    born = persons.years(person)
+    age = now // 4 - born  # by the end of the year, as in `_stays`
+    low, high = SCHOOL_ROLL_AGES
+    gone = presumed & (born > 0) & (age >= low) & (age <= high)
+    if not gone.any():
+        return gone
+    # Each household a pupil left: the latest quarter a pupil who left was seen there.
+    homes, at = household[gone], when[gone]
+    by = np.lexsort((at, homes))
+    homes, at = homes[by], at[by]
+    last = np.concatenate([homes[1:] != homes[:-1], [True]])
+    homes, at = homes[last], at[last]
+    # Households somebody is seen in this quarter who was there by the time the pupil was.
+    pair_hh, pair_first, pair_last, _ = _stays(rows)
+    stayed = pair_last == now
+    pair_hh, pair_first = pair_hh[stayed], pair_first[stayed]
+    pos = np.minimum(np.searchsorted(homes, pair_hh), len(homes) - 1)
+    there = (homes[pos] == pair_hh) & (pair_first <= at[pos])
+    occupied = np.zeros(len(homes), bool)
+    occupied[pos[there]] = True
+    homes, at = homes[~occupied], at[~occupied]
+    if len(homes) == 0:
+        return gone
+    pos = np.minimum(np.searchsorted(homes, household), len(homes) - 1)
+    return gone | (presumed & (homes[pos] == household) & (when <= at[pos]))
 
 
 def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> tuple[I64, I64, I64, I64]:
