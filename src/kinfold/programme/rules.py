@@ -178,7 +178,8 @@ def _left_with_pupils(
     if len(homes) == 0:
         return gone
     pos = np.minimum(np.searchsorted(homes, household), len(homes) - 1)
-    return gone | (presumed & (homes[pos] == household) & (when <= at[pos]))
+    with_them: Mask = presumed & (homes[pos] == household) & (when <= at[pos])
+    return gone | with_them
 
 
 def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> tuple[I64, I64, I64, I64]:
