@@ -551,6 +551,18 @@ def test_a_contact_named_again_and_an_own_record_where_that_person_lived_are_a_m
             {},
             "HA",
         ),
+        (
+            "a tie and nowhere before: where fewer others are (a family has moved into the other)",
+            {("dwp", "D1"): "HB", ("police", "N1"): "HA", ("schools", "S1"): "HA"},
+            {},
+            "HB",
+        ),
+        (
+            "fewer others comes after the new address rather than the old",
+            {("dwp", "D1"): "HB", ("police", "N1"): "HA", ("schools", "S1"): "HB"},
+            {"PA": "HA"},
+            "HB",
+        ),
     ],
 )
 def test_a_persons_household_when_their_records_disagree(
@@ -559,8 +571,10 @@ def test_a_persons_household_when_their_records_disagree(
     latest: dict[str, str],
     expected: str,
 ) -> None:
-    persons = dict.fromkeys(of_record, "PA")
-    assert linking.choose_households(persons, of_record, latest) == {"PA": expected}, description
+    # PA's records are the dwp and police ones; the school's pupil is someone else (PB)
+    persons = {record: "PB" if record[0] == "schools" else "PA" for record in of_record}
+    chosen = linking.choose_households(persons, of_record, latest)
+    assert chosen["PA"] == expected, description
 
 
 def _fresh(name: str, n: int) -> str:
