@@ -149,10 +149,16 @@ def test_a_pupil_new_to_the_data_is_a_sign_that_a_family_moved_in(
             {},
         ),
         (
-            "a toddler is on no school's roll: unseen is no sign of a move",
+            "a toddler unseen one quarter may have missed the health visitor's contacts",
+            2013,
+            [(Q.index - 1, 1, 100), (Q.index, 5, 100)],
+            {1: 100, 2: 100, 3: 100, 5: 100},
+        ),
+        (
+            "a toddler unseen two quarters running has left, their family with them",
             2013,
             [(Q.index, 5, 100)],
-            {1: 100, 2: 100, 3: 100, 5: 100},
+            {5: 100},
         ),
         (
             "the pupil's father is seen there this quarter: the pupil alone has gone",

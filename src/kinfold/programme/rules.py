@@ -60,6 +60,9 @@ class Residents:
 #: Ages (by year of birth) at which a child is on a school's roll every quarter wherever in the
 #: borough they live (from a year past the reception year to the last year of compulsory school).
 SCHOOL_ROLL_AGES: Final = (7, 15)
+#: Quarters running a child younger than that is unseen before they are taken to have left: they
+#: are on the health visiting caseload or starting school, and a few are missed in a quarter.
+YOUNG_UNSEEN_QUARTERS: Final = 2
 
 
 def residents_at(
@@ -145,19 +148,23 @@ def _left_with_pupils(
     rows: I64, when: I64, person: I64, household: I64, now: int, persons: Persons
 ) -> Mask:
     """For each person (last seen in household `household` in quarter `when`), whether they have
-    most likely left the borough with a pupil: schools send every pupil on their roll every
+    most likely left the borough with a child: schools send every pupil on their roll every
     quarter, so a child of school age (`SCHOOL_ROLL_AGES`, by year of birth) unseen this quarter
-    is no longer at a school of the borough, and is not presumed at home. Nor is anyone unseen
-    who was last seen in that household no later than the pupil, unless somebody who lived there
-    with the pupil is seen there this quarter (then the household is still there, and the child
-    alone has gone, to a parent elsewhere, say); people who moved in since do not count. (Without this, a family that left the borough was presumed at home for a
-    year; a couple from outside who moved in, whose records gave no earlier home to tell that
-    they had moved, made with the family's children an eligible family nobody lived in.)"""
+    is no longer at a school of the borough, and is not presumed at home; nor is a younger child
+    unseen for `YOUNG_UNSEEN_QUARTERS` quarters running (the health visiting caseload misses a
+    few children in a quarter, hardly any two quarters running). Nor is anyone unseen who was
+    last seen in that household no later than the child, unless somebody who lived there with
+    the child is seen there this quarter (then the household is still there, and the child alone
+    has gone, to a parent elsewhere, say); people who moved in since do not count. (Without
+    this, a family that left the borough was presumed at home for a year; a couple from outside
+    who moved in, whose records gave no earlier home to tell that they had moved, made with the
+    family's children an eligible family nobody lived in.)"""
     presumed = when < now
     born = persons.years(person)
     age = now // 4 - born  # by the end of the year, as in `_stays`
     low, high = SCHOOL_ROLL_AGES
-    gone = presumed & (born > 0) & (age >= low) & (age <= high)
+    unseen = np.where(age >= low, 1, YOUNG_UNSEEN_QUARTERS)
+    gone = presumed & (born > 0) & (age >= 0) & (age <= high) & (now - when >= unseen)
     if not gone.any():
         return gone
     # Each household a pupil left: the latest quarter a pupil who left was seen there.
