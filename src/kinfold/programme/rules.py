@@ -167,13 +167,13 @@ def _left_with_pupils(
     gone = presumed & (born > 0) & (age >= 0) & (age <= high) & (now - when >= unseen)
     if not gone.any():
         return gone
-    # Each household a pupil left: the latest quarter a pupil who left was seen there.
+    # Each household a child left: the latest quarter a child who left was seen there.
     homes, at = household[gone], when[gone]
     by = np.lexsort((at, homes))
     homes, at = homes[by], at[by]
     last = np.concatenate([homes[1:] != homes[:-1], [True]])
     homes, at = homes[last], at[last]
-    # Households somebody is seen in this quarter who was there by the time the pupil was.
+    # Households somebody is seen in this quarter who was there by the time the child was.
     pair_hh, pair_first, pair_last, _ = _stays(rows)
     stayed = pair_last == now
     pair_hh, pair_first = pair_hh[stayed], pair_first[stayed]
