@@ -80,30 +80,21 @@ def residents_at(
     rows = rows[order]
     last = np.concatenate([rows[1:, 1] != rows[:-1, 1], [True]])
     when, person, household = rows[last, 0], rows[last, 1], rows[last, 2]
-    kept = ~_moved_out(
-        rows, when, household, quarter.index, persons=persons, since=quarter.index - stay
-    )
+    stays = _stays(rows, persons, since=quarter.index - stay)
+    kept = ~_moved_out(stays, when, household, quarter.index)
     if persons is not None:
-        kept &= ~_left_with_pupils(rows, when, person, household, quarter.index, persons)
+        kept &= ~_left_with_pupils(stays, when, person, household, quarter.index, persons)
     return Residents(
         quarter, person[kept].copy(), household[kept].copy(), (when == quarter.index)[kept]
     )
 
 
-def _moved_out(
-    rows: I64,
-    when: I64,
-    household: I64,
-    now: int,
-    *,
-    persons: Persons | None = None,
-    since: int = 0,
-) -> Mask:
+def _moved_out(stays: Stays, when: I64, household: I64, now: int) -> Mask:
     """For each person (last seen in household `household` in quarter `when`), whether others
     have since taken their place there: people have been seen in that household after `when`,
-    none of whom had been seen there by `when`, and one of whom moved in — had been seen living
-    somewhere else first, or is a child of school age (`SCHOOL_ROLL_AGES`, by `persons`' years of
-    birth) seen for the first time after quarter index `since`: schools send every pupil every
+    none of whom had been seen there by `when`, and one of whom moved in (`stays`, see
+    `_stays`) — had been seen living somewhere else first, or is a child of school age
+    (`SCHOOL_ROLL_AGES`) seen for the first time in the quarters looked at: schools send every pupil every
     quarter, so a pupil new to the data has come from outside the borough. A home whose
     occupants changed is not presumed to still hold the person who left it; an adult merely not
     heard of before (a parent with no records until now) is no sign of a change. (Without the
@@ -112,7 +103,7 @@ def _moved_out(
     presumed = when < now
     if not presumed.any():
         return np.zeros(len(when), bool)
-    pair_hh, pair_first, pair_last, moved_in = _stays(rows, persons, since)
+    pair_hh, pair_first, pair_last, moved_in = stays
     # Pairs by household then last quarter; within each household, over the pairs from each
     # position on: the earliest first sighting there, and whether any moved in (suffix min and
     # max, made segment-wise by offsets that keep each household's values apart from those of
@@ -145,7 +136,7 @@ def _moved_out(
 
 
 def _left_with_pupils(
-    rows: I64, when: I64, person: I64, household: I64, now: int, persons: Persons
+    stays: Stays, when: I64, person: I64, household: I64, now: int, persons: Persons
 ) -> Mask:
     """For each person (last seen in household `household` in quarter `when`), whether they have
     most likely left the borough with a child: schools send every pupil on their roll every
@@ -161,10 +152,11 @@ def _left_with_pupils(
     family's children an eligible family nobody lived in.)"""
     presumed = when < now
     born = persons.years(person)
-    age = now // 4 - born  # by the end of the year, as in `_stays`
-    low, high = SCHOOL_ROLL_AGES
-    unseen = np.where(age >= low, 1, YOUNG_UNSEEN_QUARTERS)
-    gone = presumed & (born > 0) & (age >= 0) & (age <= high) & (now - when >= unseen)
+    pupil = _of_school_age(born, now)
+    age = now // 4 - born  # by the end of the year, as `_of_school_age` reads it
+    young = (born > 0) & (age >= 0) & (age < SCHOOL_ROLL_AGES[0])
+    unseen = now - when
+    gone = presumed & ((pupil & (unseen >= 1)) | (young & (unseen >= YOUNG_UNSEEN_QUARTERS)))
     if not gone.any():
         return gone
     # Each household a child left: the latest quarter a child who left was seen there.
@@ -174,7 +166,7 @@ def _left_with_pupils(
     last = np.concatenate([homes[1:] != homes[:-1], [True]])
     homes, at = homes[last], at[last]
     # Households somebody is seen in this quarter who was there by the time the child was.
-    pair_hh, pair_first, pair_last, _ = _stays(rows)
+    pair_hh, pair_first, pair_last, _ = stays
     stayed = pair_last == now
     pair_hh, pair_first = pair_hh[stayed], pair_first[stayed]
     pos = np.minimum(np.searchsorted(homes, pair_hh), len(homes) - 1)
@@ -189,7 +181,20 @@ def _left_with_pupils(
     return gone | with_them
 
 
-def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> tuple[I64, I64, I64, I64]:
+#: Each (household, person) pair's household, first and last quarter there, and 1 if they moved in.
+Stays = tuple[I64, I64, I64, I64]
+
+
+def _of_school_age(born: I64, quarter_index: I64 | int) -> Mask:
+    """Whether someone born in year `born` (0: unknown) is of `SCHOOL_ROLL_AGES` in the quarter
+    (by the end of its year; Quarter.index is year * 4 + n - 1)."""
+    age = np.asarray(quarter_index) // 4 - born
+    low, high = SCHOOL_ROLL_AGES
+    pupil: Mask = (born > 0) & (age >= low) & (age <= high)
+    return pupil
+
+
+def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> Stays:
     """Each (household, person) pair of rows (quarter, person, household): the household, the
     first and last quarter the person was seen there, and 1 if they moved in — had been seen in
     another household before, or (with `persons`) are a child of school age first seen there
@@ -205,10 +210,7 @@ def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> tuple[I
     seen_first = first_anywhere[np.searchsorted(people, who[start])]
     moved_in = at[start] > seen_first
     if persons is not None:
-        born = persons.years(who[start])
-        age = at[start] // 4 - born  # by the end of the year (Quarter.index is year * 4 + n - 1)
-        low, high = SCHOOL_ROLL_AGES
-        pupil = (born > 0) & (age >= low) & (age <= high)
+        pupil = _of_school_age(persons.years(who[start]), at[start])
         moved_in |= pupil & (at[start] == seen_first) & (at[start] > since)
     return hh[start], at[start], at[end], moved_in.astype(np.int64)
 
