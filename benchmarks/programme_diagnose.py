@@ -298,19 +298,12 @@ def diagnose(truth_dir: Path, last: str, perfect: bool) -> Report:
     if perfect:
         kin.true_of = {pid: pid[1:] for pid in kin.pid_of.values()}
     found = accuracy.identified()
-    score = accuracy.score(
-        found,
-        accuracy.read_families(truth_dir),
-        accuracy.read_membership(truth_dir, {f.identified for f in found}),
-        kin.true_of,
-        last,
-    )
+    membership = accuracy.read_membership(truth_dir, {f.identified for f in found})
+    score = accuracy.score(found, accuracy.read_families(truth_dir), membership, kin.true_of, last)
     cases: list[Case] = []
     matched: dict[str, str] = {}
     for family in sorted(found, key=lambda f: (f.identified, f.fid)):
-        true_family = accuracy._true_family(
-            family, accuracy.read_membership(truth_dir, {family.identified}), kin.true_of
-        )
+        true_family = accuracy._true_family(family, membership, kin.true_of)
         eligible = bool(true_family and truth.families.get(true_family, {}).get("eligible_quarter"))
         if eligible and true_family not in matched:
             matched[true_family] = family.fid  # type: ignore[index]
