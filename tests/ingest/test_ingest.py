@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import replace
@@ -317,3 +318,49 @@ def test_a_person_whose_data_was_erased_gets_a_new_key_for_what_arrives_later(
     assert earlier is not None
     with pytest.raises(DecryptionError):
         open_detail(earlier)  # what the destroyed key sealed stays unreadable
+
+
+def test_a_daughter_with_her_mothers_name_and_address_is_not_taken_for_her(
+    ingest: Ingest, quarter_copy: Copy
+) -> None:
+    """A school names a pupil's mother at the family's address, and she has no records of her
+    own. Next quarter her baby daughter, on the health visiting caseload at that address, has
+    her name: on name and address the baby's record matches the remembered contact, who has no
+    date of birth to disagree with, and the mother would become her own daughter. Someone named
+    as a child's parent or carer is born before the child (linking.parents_born), so the baby
+    is a person of her own and not the pupil's parent."""
+    ingest(quarter_copy(FIRST))
+    folder = quarter_copy(SECOND)
+    others = " ".join(
+        file.read_text(encoding="utf-8").lower()
+        for file in folder.glob("*.csv")
+        if file.stem != "schools"
+    )
+    with (folder / "schools.csv").open(encoding="utf-8-sig", newline="") as handle:
+        pupil = next(
+            row
+            for row in csv.DictReader(handle)
+            if row["Contact Relationship"] == "Mother"
+            and row["Contact Address"] == row["Address"]
+            and row["Contact Surname"].lower() not in others
+        )
+    baby = [
+        "ATT9999999901", "", pupil["Contact Forename"], pupil["Contact Surname"], "2014-03-01",
+        "female", pupil["Address"], pupil["Postcode"], "Health visiting contact",
+        "2015-08-01 10:00", "Healthy child review",
+    ]  # fmt: skip
+    with (folder / "health.csv").open("a", encoding="utf-8", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerow(baby)
+    ingest(folder)
+    child = PartnerRecord.objects.get(
+        organisation__partner_id="schools", source_ref=pupil["Pupil ID"], quarter=SECOND
+    ).person
+    daughter = PartnerRecord.objects.get(
+        organisation__partner_id="health", source_ref="ATT9999999901"
+    ).person
+    parents = set(
+        ParentLink.objects.filter(child=child, quarter=SECOND).values_list("parent", flat=True)
+    )
+    assert parents, "the school's contact is linked as the pupil's parent"
+    assert daughter.pk not in parents
+    assert daughter.year_of_birth == 2014

@@ -613,3 +613,29 @@ def test_an_address_seen_only_written_a_new_way_keeps_the_id_of_the_one_close_to
     nearby = {"HPOLICE": "HFLAT", "HBOTH": "HOTHER"}
     kept = linking.carry_household_ids(found, before, {"HFLAT", "HOTHER"}, _fresh, nearby)
     assert kept == {"HPOLICE": "HFLAT", "HBOTH": "HBOTH", "HOTHER-NOW": "HOTHER"}
+
+
+def test_a_parent_named_on_a_childs_row_is_born_twelve_years_before_the_child() -> None:
+    """``parents_born``: each record's year; for a parent named on a row, the latest year of birth
+    the child's allows, unless the row's own years contradict each other; likewise for known
+    persons and their youngest child."""
+    pupil, contact = ("schools", "P1"), ("schools~related", "2016Q1/P1/0")
+    carer = ("csc", "C1~/0")
+    births = linking.parents_born(
+        own={pupil: 2010, ("health", "H1"): 2014},
+        named={
+            contact: (None, 2010),
+            carer: (1979, 2012),  # a children's services row gives the carer's date of birth
+            ("csc~related", "C2/0"): (2015, 2012),  # contradicts the child's: not checked
+            ("das~related", "D1/0"): (1990, None),  # not named as a parent: no latest year
+        },
+        known={"PMOTHER": 1985, "PODD": 2014},
+        children={"PMOTHER": 2010, "PODD": 2010, "PNOYEAR": 2009},
+    )
+    assert births.years == {
+        pupil: 2010, ("health", "H1"): 2014, carer: 1979, ("csc~related", "C2/0"): 2015,
+        ("das~related", "D1/0"): 1990,
+    }  # fmt: skip
+    assert births.latest == {contact: 1998, carer: 2000}
+    assert births.known_years == {"PMOTHER": 1985, "PODD": 2014}
+    assert births.known_latest == {"PMOTHER": 1998, "PNOYEAR": 1997}

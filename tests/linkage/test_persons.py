@@ -10,6 +10,7 @@ import pytest
 
 from kinfold.errors import InputError
 from kinfold.linkage import (
+    Births,
     ColumnMap,
     PersonIndex,
     encode,
@@ -267,6 +268,45 @@ def test_a_record_said_to_continue_a_remembered_one_joins_its_person() -> None:
     first = q1.persons[("schools~related", "2015Q4/P1/0")]
     assert alone.person_of("schools~related", "2016Q1/P1/0") != first
     assert joined.person_of("schools~related", "2016Q1/P1/0") == first
+
+
+def test_nobody_joins_a_person_born_before_them_by_the_latest_year_births_allow() -> None:
+    """``births``: a mother named by a school at her address, with no date of birth, and her
+    daughter of the same name at that address, born 2014, match on name and address; the caller
+    knows the mother was born by 1998 (her pupil was born in 2010), so the daughter is not her —
+    whether the mother is this quarter's record or a known person, and whichever way round."""
+    olivia = {"forename": "Olivia", "surname": "Smith", "address": "7 Queens Grove"}
+    mother = dict(olivia, ref="2016Q2/P1/0", dob="", sex="", postcode="NF7 7AH")
+    daughter = dict(olivia, ref="HV1", dob="2014-10-11", sex="F", postcode="NF7 7AH")
+    contact, baby = ("schools~related", "2016Q2/P1/0"), ("health", "HV1")
+    tables = [
+        encode_rows([mother], source="schools~related"),
+        encode_rows([daughter], source="health"),
+    ]
+    index = PersonIndex.new(NAMESPACE)
+    same = resolve_persons(tables, index, quarter="2016Q2")
+    assert same.persons[contact] == same.persons[baby]
+    born = Births(years={baby: 2014}, latest={contact: 1998})
+    apart = resolve_persons(tables, index, quarter="2016Q2", births=born)
+    assert apart.persons[contact] != apart.persons[baby]
+    elsewhere = Births(years={baby: 2014}, latest={("schools~related", "another"): 1998})
+    other = resolve_persons(tables, index, quarter="2016Q2", births=elsewhere)
+    assert other.persons[contact] == other.persons[baby]
+    q1 = resolve_persons(tables[:1], index, quarter="2016Q2")
+    known = q1.persons[contact]
+    for births, joined in (
+        (None, True),
+        (Births(years={baby: 2014}, known_latest={known: 1998}), False),
+        (Births(years={baby: 1980}, known_latest={known: 1998}), True),
+        (Births(latest={baby: 1998}, known_years={known: 2014}), False),
+    ):
+        q2 = resolve_persons(
+            tables[1:],
+            PersonIndex.from_bytes(q1.index.to_bytes()),
+            quarter="2016Q3",
+            births=births,
+        )
+        assert (q2.persons[baby] == known) is joined, births
 
 
 def test_a_remembered_record_left_unlinked_is_not_joined_by_a_later_one() -> None:

@@ -1,6 +1,7 @@
 """The hub's side: a quarter's bundles → persons, records, flags, sealed details, households.
 
-The hub never holds the partners' linkage secret: it links on encodings only. It opens each
+The hub never holds the partners' linkage secret: it links on encodings only, but for one check
+on the years of birth it keeps for ages anyway (a parent is older than the child). It opens each
 bundle's sealed content with its own transport key (derived from the vault master key), checks it
 against the agreement again (a flag in a category this partner may not provide for identification,
 or detail in a category it may not share, is dropped and counted, whatever the partner sent), and
@@ -9,7 +10,8 @@ writes the quarter in **one transaction**:
 1. persons: ``linkage.resolve_persons`` over every bundle's encodings (records and the parents or
    carers rows name) and the previous quarter's person index, so person ids stay put (two known
    persons placed in different households in the same quarter are not merged; a parent named
-   again on the same child's row by exactly the same name is the one named there before); new
+   again on the same child's row by exactly the same name is the one named there before; nobody
+   joins a person named as a child's parent who was born less than 12 years before the child); new
    persons are created with their own data keys; persons that new evidence merges are moved onto the
    survivor (records, flags and sealed details re-sealed under the survivor's key);
 2. households: ``linkage.households`` groups records by keyed address tokens, each group under the
@@ -41,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from kinfold.agreements.models import DataCategory, Organisation, Share
@@ -61,6 +64,7 @@ from kinfold.ingest.partner import RELATED_SOURCE, Allowance
 from kinfold.ingest.report import IngestReport, PartnerReport
 from kinfold.ingest.sealing import detail_associated_data, seal_values
 from kinfold.linkage import (
+    Births,
     EncodedTable,
     Households,
     PersonIndex,
@@ -341,6 +345,7 @@ def _plan(
         index,
         quarter=quarter,
         settings=linkage_settings,
+        births=_births(incoming),
         apart=linking.kept_apart(tables) + sorted(set(contacts) - set(moved)),
         persons_apart=_PlacedApart(),
         unlinked=linking.too_thin_to_link(tables, remembered, sources),
@@ -363,6 +368,12 @@ def _plan(
     if progress:
         progress("link", len(resolution.persons), len(resolution.persons))
     return plan
+
+
+def _year_of(identity: Mapping[str, str]) -> int | None:
+    """The year of birth an identity gives (its date of birth is ISO), if any."""
+    dob = identity.get("dob") or ""
+    return int(dob[:4]) if len(dob) >= 4 and dob[:4].isdigit() else None
 
 
 def _signed(token: int) -> int:
@@ -502,6 +513,37 @@ def _households_of(
     }
     chosen.update(linking.left_behind(chosen, recent.homes, recent.children, placed_by_own))
     return chosen
+
+
+def _births(incoming: Sequence[_Incoming]) -> Births:
+    """Years of birth for ``linking.parents_born``: this quarter's, from the rows' identities
+    (the hub opens them anyway, to seal them in the vault), and those kinfold keeps for its
+    persons (``Person.year_of_birth``, coarse, for ages) with their children's."""
+    own: dict[RecordKey, int] = {}
+    named: dict[RecordKey, tuple[int | None, int | None]] = {}
+    for item in incoming:
+        partner = item.file.partner
+        for row in item.file.content(transport_private_key()):
+            year = _year_of(row["id"])
+            if year is not None:
+                own[partner, str(row["r"])] = year
+            for relation, key, identity in row.get("rel", []):
+                child = year if relation in PARENT_RELATIONS else None
+                named[partner + RELATED_SOURCE, str(key)] = (_year_of(identity), child)
+    known: dict[str, int] = {
+        pid: year
+        for pid, year in Person.objects.filter(year_of_birth__isnull=False).values_list(
+            "pid", "year_of_birth"
+        )
+        if year is not None
+    }
+    children = dict(
+        ParentLink.objects.filter(child__year_of_birth__isnull=False)
+        .values("parent__pid")
+        .annotate(youngest=Max("child__year_of_birth"))
+        .values_list("parent__pid", "youngest")
+    )
+    return linking.parents_born(own, named, known, children)
 
 
 @dataclass
@@ -819,9 +861,9 @@ class _Writer:
             self.links.add((child, person_id, organisation.pk))
 
     def _year(self, person_id: int, identity: Mapping[str, str]) -> None:
-        dob = identity.get("dob", "")
-        if len(dob) >= 4 and dob[:4].isdigit():
-            self.years[person_id][int(dob[:4])] += 1
+        year = _year_of(identity)
+        if year is not None:
+            self.years[person_id][year] += 1
 
     # after the content ------------------------------------------------------------------------
 

@@ -28,13 +28,14 @@ from kinfold.linkage._io import read_rows
 from kinfold.linkage._keys import check_secret, key_id, new_secret, pseudonym, read_secret
 from kinfold.linkage._link import Links
 from kinfold.linkage._model import FellegiSunter
-from kinfold.linkage._persons import PersonIndex, Resolution, resolve_persons
+from kinfold.linkage._persons import Births, PersonIndex, Resolution, resolve_persons
 from kinfold.linkage._settings import BlockingPass, FieldSettings, Settings
 from kinfold.linkage._table import EncodedTable, TableHeader, concatenate
 
 __all__ = [
     "Accuracy",
     "BadValue",
+    "Births",
     "BlockingPass",
     "BlockingStats",
     "Clusters",

@@ -18,6 +18,9 @@ Floats = NDArray[np.float64]
 #: Asked before two groups that each hold a watched node are joined: may they be (their watched
 #: nodes given)?
 MayJoin = Callable[[Sequence[int], Sequence[int]], bool]
+#: No year given (a node's year of birth unknown, or no latest year for it).
+NO_YEAR = 0
+NO_LATEST = 1 << 30
 
 
 def one_to_one(left: Index, right: Index, score: Floats) -> Index:
@@ -78,6 +81,7 @@ def constrained_clusters(
     apart_right: Index,
     may_join: MayJoin | None = None,
     watched_from: int | None = None,
+    born: tuple[Index, Index] | None = None,
 ) -> Index:
     """Clusters from links, best first, never joining two groups a "kept apart" pair spans.
 
@@ -87,8 +91,11 @@ def constrained_clusters(
     name) joins the likelier one instead of merging all three. Links with an infinite score are
     taken first (known to be the same person). With ``may_join``, two groups that each hold a
     node numbered ``watched_from`` or above (a known person) are joined only if it says they may
-    be. Returns each node's label: the smallest node in its cluster. Deterministic: links are
-    taken by score, then by node numbers.
+    be. With ``born`` (per node: a year of birth, ``NO_YEAR`` if none; the latest year of birth
+    the node allows, ``NO_LATEST`` if none), a scored link does not join a group holding a year
+    to one whose latest year is earlier: a parent named on a child's row is not the child's
+    younger sister of the same name. Returns each node's label: the smallest node in its cluster.
+    Deterministic: links are taken by score, then by node numbers.
     """
     parent = list(range(size))
     members: dict[int, list[int]] = {}
@@ -108,10 +115,22 @@ def constrained_clusters(
             parent[node], node = root, parent[node]
         return root
 
+    years: dict[int, int] = {}  # root → the latest year of birth in its group
+    latest: dict[int, int] = {}  # root → the earliest latest year its group allows
+    if born is not None:
+        years = {n: y for n, y in enumerate(born[0].tolist()) if y != NO_YEAR}
+        latest = {n: y for n, y in enumerate(born[1].tolist()) if y != NO_LATEST}
     order = np.lexsort((right, left, -score))
-    for a, b in zip(left[order].tolist(), right[order].tolist(), strict=True):
+    for a, b, known in zip(
+        left[order].tolist(), right[order].tolist(), np.isinf(score[order]).tolist(), strict=True
+    ):
         root_a, root_b = find(a), find(b)
         if root_a == root_b:
+            continue
+        if not known and (
+            years.get(root_a, NO_YEAR) > latest.get(root_b, NO_LATEST)
+            or years.get(root_b, NO_YEAR) > latest.get(root_a, NO_LATEST)
+        ):
             continue
         group_a = members.get(root_a, [root_a])
         group_b = members.get(root_b, [root_b])
@@ -129,6 +148,10 @@ def constrained_clusters(
         parent[root_b] = root_a
         members[root_a] = group_a + group_b
         members.pop(root_b, None)
+        if root_b in years:
+            years[root_a] = max(years.get(root_a, NO_YEAR), years.pop(root_b))
+        if root_b in latest:
+            latest[root_a] = min(latest.get(root_a, NO_LATEST), latest.pop(root_b))
         if root_b in watched:
             watched[root_a] = watched.get(root_a, []) + watched.pop(root_b)
     roots = np.fromiter((find(node) for node in range(size)), dtype=np.intp, count=size)

@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinfold.errors import InputError
-from kinfold.linkage._cluster import constrained_clusters
+from kinfold.linkage._cluster import NO_LATEST, NO_YEAR, constrained_clusters
 from kinfold.linkage._keys import pseudonym
 from kinfold.linkage._link import Links, score_dedupe
 from kinfold.linkage._settings import Settings
@@ -156,6 +156,39 @@ class PersonIndex:
             raise InputError("file not found", file=path) from exc
 
 
+@dataclass(frozen=True)
+class Births:
+    """Years of birth the caller knows, for one check in clustering: nobody joins a person whose
+    latest possible year of birth is earlier than their own (the hub: someone named as a child's
+    parent or carer is older than the child). Records of this quarter by ``(source, record id)``,
+    known persons by person id; each year a record gives (``years``, ``known_years``) and the
+    latest year it allows (``latest``, ``known_latest``)."""
+
+    years: Mapping[RecordKey, int] = field(default_factory=dict)
+    latest: Mapping[RecordKey, int] = field(default_factory=dict)
+    known_years: Mapping[str, int] = field(default_factory=dict)
+    known_latest: Mapping[str, int] = field(default_factory=dict)
+
+    def of(
+        self, work: _Workspace, person_names: Strings
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Per node of clustering (the workspace's rows, then one per known person): the year
+        of birth and the latest year allowed, ``NO_YEAR`` / ``NO_LATEST`` where none is known."""
+        rows = len(work)
+        years = np.full(rows + len(person_names), NO_YEAR, dtype=np.intp)
+        latest = np.full(rows + len(person_names), NO_LATEST, dtype=np.intp)
+        if self.years or self.latest:
+            start = work.remembered
+            keys = zip(work.sources[start:].tolist(), work.record_ids[start:].tolist(), strict=True)
+            for row, key in enumerate(keys, start):
+                years[row] = self.years.get(key, NO_YEAR)
+                latest[row] = self.latest.get(key, NO_LATEST)
+        for n, person in enumerate(person_names.tolist()):
+            years[rows + n] = self.known_years.get(person, NO_YEAR)
+            latest[rows + n] = self.known_latest.get(person, NO_LATEST)
+        return years, latest
+
+
 @dataclass
 class Resolution:
     """A quarter resolved: each record's person, the updated index and what changed."""
@@ -184,6 +217,7 @@ def resolve_persons(
     continues: Sequence[tuple[RecordKey, RecordKey]] = (),
     apart_unless_known: Sequence[tuple[RecordKey, RecordKey]] = (),
     not_linked: Sequence[tuple[RecordKey, RecordKey]] = (),
+    births: Births | None = None,
 ) -> Resolution:
     """Resolve this quarter's encoded tables (one per source) into persons; see the module doc.
 
@@ -201,7 +235,9 @@ def resolve_persons(
     records are known to be one known person's: each continues them (its partner record id seen
     again, or ``continues``) or links to one of their remembered records at ``SURE`` or more.
     ``not_linked`` names pairs (this quarter's record, a remembered record) whose scored link is
-    dropped: too little to go on between them, though either may link elsewhere.
+    dropped: too little to go on between them, though either may link elsewhere. ``births``
+    keeps a scored link from joining someone to a person whose latest possible year of birth
+    is earlier than theirs (:class:`Births`).
     """
     settings = settings or Settings.default()
     _check_sources(tables)
@@ -222,7 +258,7 @@ def resolve_persons(
         (a, b) for a, b in apart_unless_known if not (owners.get(a, {""}) & owners.get(b, {"-"}))
     ]
     labels = _components(
-        work, links, _apart_rows(work, [*apart, *doubted]), persons_apart, continuing
+        work, links, _apart_rows(work, [*apart, *doubted]), persons_apart, continuing, births
     )
     persons, new, merged = _name(work, index, labels, quarter)
     updated = _remember(work, index, persons, merged, quarter, settings)
@@ -428,6 +464,7 @@ def _components(
     known_apart: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
     persons_apart: PersonsApart | None = None,
     continuing: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
+    births: Births | None = None,
 ) -> NDArray[np.intp]:
     rows = len(work)
     person_names, person_of_row = np.unique(
@@ -473,6 +510,7 @@ def _components(
         apart_right,
         may_join,
         rows,
+        births.of(work, person_names) if births is not None else None,
     )
     return labels[:rows]
 
