@@ -114,7 +114,8 @@ class Truth:
     #: quarter → true person → (resident family, role, uprn, parent elsewhere of)
     at: dict[str, dict[str, tuple[str, str, str, str]]]
     families: dict[str, dict[str, str]]
-    records: dict[tuple[str, str, str], dict[str, str]]
+    #: (quarter, partner, record id) → (true person, the person the row names, if any)
+    records: dict[tuple[str, str, str], tuple[str, str]]
     problems: dict[tuple[str, str], set[str]]  # (quarter, family) → problems
     events: list[dict[str, str]]
 
@@ -136,10 +137,14 @@ class Truth:
             at=at,
             families={r["family_id"]: r for r in _rows(truth, "families.csv")},
             records={
-                (r["quarter"], r["partner"], r["record_id"]): r for r in _rows(truth, "records.csv")
+                (r["quarter"], r["partner"], r["record_id"]): (
+                    r["person_id"],
+                    r["related_person_id"],
+                )
+                for r in _rows(truth, "records.csv")
             },
             problems=problems,
-            events=[r for r in _rows(truth, "events.csv") if r["quarter"] in at],
+            events=[r for r in _rows(truth, "events.csv") if r["quarter"] in at and r["problem"]],
         )
 
     def family_of(self, quarter: str, person: str) -> tuple[str, str]:
@@ -178,13 +183,12 @@ class Kinfold:
     pid_of: dict[int, str]
     true_of: dict[str, str]  # pid → majority true person
     votes: dict[str, Counter[str]]  # pid → true persons of its records
-    records_of: dict[tuple[int, str, str], list[tuple[str, str, str]]]  # (person, code, date)
     home: dict[tuple[str, str], str]  # (quarter, pid) → household hid
     first_record: dict[str, str] = field(default_factory=dict)  # pid → first quarter with a record
 
     @classmethod
     def read(cls, truth: Truth) -> Kinfold:
-        from kinfold.ingest.models import Indicator, PartnerRecord
+        from kinfold.ingest.models import PartnerRecord
         from kinfold.people.models import HouseholdMember, Person
 
         pid_of = dict(Person.objects.values_list("pk", "pid"))
@@ -197,7 +201,7 @@ class Kinfold:
             first_record[pid] = min(first_record.get(pid, quarter), quarter)
             row = truth.records.get((quarter, partner, ref))
             if row is not None:
-                votes[pid_of[person]][row["person_id"]] += 1
+                votes[pid_of[person]][row[0]] += 1
         # persons known only as a parent or carer named on rows: who the rows name
         from kinfold.people.models import Identity
 
@@ -206,21 +210,11 @@ class Kinfold:
             source_ref__contains="/"
         ).values_list("person_id", "organisation__partner_id", "source_ref", "first_quarter"):
             row = truth.records.get((quarter, partner, ref.rsplit("/", 1)[0]))
-            if row is not None and row["related_person_id"]:
-                named[pid_of[person]][row["related_person_id"]] += 1
+            if row is not None and row[1]:
+                named[pid_of[person]][row[1]] += 1
         for pid, counted in named.items():
             if pid not in votes:
                 votes[pid] = counted
-        records_of: dict[tuple[int, str, str], list[tuple[str, str, str]]] = defaultdict(list)
-        for person, code, day, quarter, partner, ref in Indicator.objects.values_list(
-            "person_id",
-            "code",
-            "date",
-            "record__quarter",
-            "record__organisation__partner_id",
-            "record__source_ref",
-        ):
-            records_of[person, code, day.isoformat()].append((quarter, partner, ref))
         home = {
             (q, pid_of[p]): h
             for q, p, h in HouseholdMember.objects.values_list(
@@ -231,9 +225,19 @@ class Kinfold:
             pid_of,
             {pid: c.most_common(1)[0][0] for pid, c in votes.items()},
             votes,
-            records_of,
             home,
             first_record,
+        )
+
+    @staticmethod
+    def records_of(person: int, code: str, day: Any) -> list[tuple[str, str, str]]:
+        """(quarter, partner, record id) of the records behind one of a person's flags."""
+        from kinfold.ingest.models import Indicator
+
+        return list(
+            Indicator.objects.filter(person_id=person, code=code, date=day).values_list(
+                "record__quarter", "record__organisation__partner_id", "record__source_ref"
+            )
         )
 
 
@@ -334,7 +338,7 @@ def _members(fid: str, quarter: str) -> list[tuple[str, str]]:
     )
 
 
-def _evidence(fid: str, quarter: str) -> list[tuple[str, str, str, str, str, int]]:
+def _evidence(fid: str, quarter: str) -> list[tuple[str, str, str, Any, str, int]]:
     from kinfold.programme.models import ProblemEvidence
 
     return list(
@@ -379,7 +383,7 @@ def _links(parent: str, children: list[str], quarter: str, truth: Truth, kin: Ki
         ).values_list("source_ref", flat=True):
             row = truth.records.get((q, org, ref))
             if row:
-                named.add((row["person_id"], row["related_person_id"]))
+                named.add(row)
         described = ", ".join(
             f"record of {c} names {r or '-'} ({truth.relation(kin.true_of.get(parent, ''), r) if r else '-'} "
             f"of the linked person; mother {truth.persons.get(c, {}).get('mother_id')}, father "
@@ -411,8 +415,8 @@ def _false_positive(
     good: dict[str, int] = Counter()
     bad: dict[str, list[str]] = defaultdict(list)
     for problem, pid, code, day, quarter, person_id in _evidence(family.fid, q):
-        records = kin.records_of.get((person_id, code, day.isoformat()), [])
-        owners = {truth.records[r]["person_id"] for r in records if r in truth.records}
+        records = kin.records_of(person_id, code, day)
+        owners = {truth.records[r][0] for r in records if r in truth.records}
         roles = dict(_members(family.fid, quarter))
         role = roles.get(pid, "?")
         inside = [o for o in owners if truth.in_family(quarter, o, target)]
