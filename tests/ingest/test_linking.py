@@ -639,3 +639,4 @@ def test_a_parent_named_on_a_childs_row_is_born_twelve_years_before_the_child() 
     assert births.latest == {contact: 1998, carer: 2000}
     assert births.known_years == {"PMOTHER": 1985, "PODD": 2014}
     assert births.known_latest == {"PMOTHER": 1998, "PNOYEAR": 1997}
+    assert births.spread == linking.YEARS_APART == 10

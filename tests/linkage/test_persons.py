@@ -309,6 +309,27 @@ def test_nobody_joins_a_person_born_before_them_by_the_latest_year_births_allow(
         assert (q2.persons[baby] == known) is joined, births
 
 
+def test_records_whose_years_of_birth_are_far_apart_are_not_joined_given_a_spread() -> None:
+    """``Births.spread``: a mother named with her date of birth on a children's services row and a
+    jobcentre claim of a woman with her name born 16 years earlier on the same day of the month
+    pass linkage on name and a partly agreeing date; with a spread of 10 years they are two."""
+    isla = {"forename": "Isla", "surname": "Evans", "sex": "F", "postcode": ""}
+    carer = dict(isla, ref="C1/0", dob="1979-11-20", address="")
+    claim = dict(isla, ref="D1", dob="1963-11-20", address="7 Willow Road")
+    tables = [encode_rows([carer], source="csc~related"), encode_rows([claim], source="dwp")]
+    keys = ("csc~related", "C1/0"), ("dwp", "D1")
+    years = {keys[0]: 1979, keys[1]: 1963}
+    index = PersonIndex.new(NAMESPACE)
+    for births, joined in (
+        (None, True),
+        (Births(years=years), True),
+        (Births(years=years, spread=20), True),
+        (Births(years=years, spread=10), False),
+    ):
+        found = resolve_persons(tables, index, quarter="2015Q2", births=births).persons
+        assert (found[keys[0]] == found[keys[1]]) is joined, births
+
+
 def test_a_remembered_record_left_unlinked_is_not_joined_by_a_later_one() -> None:
     """``unlinked`` names remembered records too: a name-only case kept apart last quarter does
     not become the person a later record of that name joins."""

@@ -407,6 +407,8 @@ def placed_apart(
 
 #: A parent or carer named on a child's row was born at least this many years before the child.
 PARENT_YEARS: Final = 12
+#: Records whose years of birth are further apart than this are not one person's.
+YEARS_APART: Final = 10
 
 
 def parents_born(
@@ -430,7 +432,15 @@ def parents_born(
     was less than 12 years older than the child were such a wrong link (docs/ingest.md) — and a
     baby taken for a pupil's mother moved the pupil, through ``left_behind``, to the baby's
     home. Where the years contradict each other (a row's parent born after the child; a known
-    person's own year after their youngest child's), nothing is checked for them."""
+    person's own year after their youngest child's), nothing is checked for them.
+
+    Nor does anyone join a person whose years of birth are more than ``YEARS_APART`` from
+    theirs. The encodings' comparison of dates of birth forgives a typing error, and so lets
+    through two different years when all else agrees: a children's services row names a mother
+    Isla Evans, born 20 November 1979, and linkage joined her to a jobcentre claim of an Isla
+    Evans born 11 November 1963, whose flags then counted for the children. A real person whose
+    year of birth one partner mistyped by more than ten years stays two persons: the safer
+    failure, as a stranger's flags are not added to a family."""
     years = dict(own)
     latest: dict[RecordKey, int] = {}
     for record, (year, child) in named.items():
@@ -443,7 +453,7 @@ def parents_born(
         for person, youngest in children.items()
         if known.get(person, 0) <= youngest - PARENT_YEARS
     }
-    return Births(years, latest, dict(known), known_latest)
+    return Births(years, latest, dict(known), known_latest, YEARS_APART)
 
 
 def choose_households(

@@ -82,6 +82,7 @@ def constrained_clusters(
     may_join: MayJoin | None = None,
     watched_from: int | None = None,
     born: tuple[Index, Index] | None = None,
+    spread: int | None = None,
 ) -> Index:
     """Clusters from links, best first, never joining two groups a "kept apart" pair spans.
 
@@ -94,7 +95,8 @@ def constrained_clusters(
     be. With ``born`` (per node: a year of birth, ``NO_YEAR`` if none; the latest year of birth
     the node allows, ``NO_LATEST`` if none), a scored link does not join a group holding a year
     to one whose latest year is earlier: a parent named on a child's row is not the child's
-    younger sister of the same name. Returns each node's label: the smallest node in its cluster.
+    younger sister of the same name; with ``spread`` too, nor two groups holding years of birth
+    more than ``spread`` apart. Returns each node's label: the smallest node in its cluster.
     Deterministic: links are taken by score, then by node numbers.
     """
     parent = list(range(size))
@@ -115,11 +117,7 @@ def constrained_clusters(
             parent[node], node = root, parent[node]
         return root
 
-    years: dict[int, int] = {}  # root → the latest year of birth in its group
-    latest: dict[int, int] = {}  # root → the earliest latest year its group allows
-    if born is not None:
-        years = {n: y for n, y in enumerate(born[0].tolist()) if y != NO_YEAR}
-        latest = {n: y for n, y in enumerate(born[1].tolist()) if y != NO_LATEST}
+    births = _Births(born, spread)
     order = np.lexsort((right, left, -score))
     for a, b, known in zip(
         left[order].tolist(), right[order].tolist(), np.isinf(score[order]).tolist(), strict=True
@@ -127,10 +125,7 @@ def constrained_clusters(
         root_a, root_b = find(a), find(b)
         if root_a == root_b:
             continue
-        if not known and (
-            years.get(root_a, NO_YEAR) > latest.get(root_b, NO_LATEST)
-            or years.get(root_b, NO_YEAR) > latest.get(root_a, NO_LATEST)
-        ):
+        if not known and not births.may_join(root_a, root_b):
             continue
         group_a = members.get(root_a, [root_a])
         group_b = members.get(root_b, [root_b])
@@ -148,10 +143,7 @@ def constrained_clusters(
         parent[root_b] = root_a
         members[root_a] = group_a + group_b
         members.pop(root_b, None)
-        if root_b in years:
-            years[root_a] = max(years.get(root_a, NO_YEAR), years.pop(root_b))
-        if root_b in latest:
-            latest[root_a] = min(latest.get(root_a, NO_LATEST), latest.pop(root_b))
+        births.join(root_a, root_b)
         if root_b in watched:
             watched[root_a] = watched.get(root_a, []) + watched.pop(root_b)
     roots = np.fromiter((find(node) for node in range(size)), dtype=np.intp, count=size)
@@ -159,3 +151,42 @@ def constrained_clusters(
     np.minimum.at(smallest, roots, np.arange(size))
     labels: Index = smallest[roots]
     return labels
+
+
+class _Births:
+    """Per group (by its root node): the earliest and latest years of birth its nodes give and
+    the earliest of the latest years they allow — all a join needs to be checked against."""
+
+    def __init__(self, born: tuple[Index, Index] | None, spread: int | None) -> None:
+        self.spread = spread
+        self.earliest: dict[int, int] = {}
+        self.latest_year: dict[int, int] = {}
+        self.allowed: dict[int, int] = {}
+        if born is not None:
+            self.earliest = {n: y for n, y in enumerate(born[0].tolist()) if y != NO_YEAR}
+            self.latest_year = dict(self.earliest)
+            self.allowed = {n: y for n, y in enumerate(born[1].tolist()) if y != NO_LATEST}
+
+    def may_join(self, a: int, b: int) -> bool:
+        """Whether nothing in one group contradicts the other's years (only across the two:
+        a group that holds a contradiction already is judged on the other's years alone)."""
+        if self.latest_year.get(a, NO_YEAR) > self.allowed.get(b, NO_LATEST):
+            return False
+        if self.latest_year.get(b, NO_YEAR) > self.allowed.get(a, NO_LATEST):
+            return False
+        if self.spread is None or a not in self.earliest or b not in self.earliest:
+            return True
+        return (
+            self.latest_year[a] - self.earliest[b] <= self.spread
+            and self.latest_year[b] - self.earliest[a] <= self.spread
+        )
+
+    def join(self, into: int, other: int) -> None:
+        """Group ``other`` joins group ``into``."""
+        if other in self.earliest:
+            self.earliest[into] = min(self.earliest.get(into, NO_LATEST), self.earliest.pop(other))
+            self.latest_year[into] = max(
+                self.latest_year.get(into, NO_YEAR), self.latest_year.pop(other)
+            )
+        if other in self.allowed:
+            self.allowed[into] = min(self.allowed.get(into, NO_LATEST), self.allowed.pop(other))

@@ -158,9 +158,10 @@ class PersonIndex:
 
 @dataclass(frozen=True)
 class Births:
-    """Years of birth the caller knows, for one check in clustering: nobody joins a person whose
+    """Years of birth the caller knows, for checks in clustering: nobody joins a person whose
     latest possible year of birth is earlier than their own (the hub: someone named as a child's
-    parent or carer is older than the child). Records of this quarter by ``(source, record id)``,
+    parent or carer is older than the child), nor, with ``spread``, one whose years of birth are
+    more than ``spread`` apart from theirs. Records of this quarter by ``(source, record id)``,
     known persons by person id; each year a record gives (``years``, ``known_years``) and the
     latest year it allows (``latest``, ``known_latest``)."""
 
@@ -168,6 +169,8 @@ class Births:
     latest: Mapping[RecordKey, int] = field(default_factory=dict)
     known_years: Mapping[str, int] = field(default_factory=dict)
     known_latest: Mapping[str, int] = field(default_factory=dict)
+    #: If given, nobody joins a person whose years of birth are more than this apart from theirs.
+    spread: int | None = None
 
     def of(
         self, work: _Workspace, person_names: Strings
@@ -511,6 +514,7 @@ def _components(
         may_join,
         rows,
         births.of(work, person_names) if births is not None else None,
+        births.spread if births is not None else None,
     )
     return labels[:rows]
 
