@@ -43,7 +43,6 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from kinfold.agreements.models import DataCategory, Organisation, Share
@@ -530,20 +529,26 @@ def _births(incoming: Sequence[_Incoming]) -> Births:
             for relation, key, identity in row.get("rel", []):
                 child = year if relation in PARENT_RELATIONS else None
                 named[partner + RELATED_SOURCE, str(key)] = (_year_of(identity), child)
-    known: dict[str, int] = {
-        pid: year
-        for pid, year in Person.objects.filter(year_of_birth__isnull=False).values_list(
-            "pid", "year_of_birth"
-        )
-        if year is not None
-    }
-    children = dict(
-        ParentLink.objects.filter(child__year_of_birth__isnull=False)
-        .values("parent__pid")
-        .annotate(youngest=Max("child__year_of_birth"))
-        .values_list("parent__pid", "youngest")
+    pid_of: dict[int, str] = {}
+    year_of: dict[int, int] = {}
+    for pk, pid, year in Person.objects.values_list("pk", "pid", "year_of_birth").iterator(
+        chunk_size=bulk.BATCH
+    ):
+        pid_of[pk] = pid
+        if year is not None:
+            year_of[pk] = year
+    youngest: dict[int, int] = {}
+    # read whole and counted here: a GROUP BY joined to persons took ten times as long
+    for parent, child in ParentLink.objects.values_list("parent_id", "child_id").distinct():
+        year = year_of.get(child)
+        if year is not None and year > youngest.get(parent, 0):
+            youngest[parent] = year
+    return linking.parents_born(
+        own,
+        named,
+        {pid_of[pk]: year for pk, year in year_of.items()},
+        {pid_of[pk]: year for pk, year in youngest.items()},
     )
-    return linking.parents_born(own, named, known, children)
 
 
 @dataclass
