@@ -153,7 +153,7 @@ def _left_with_pupils(
     presumed = when < now
     born = persons.years(person)
     pupil = _of_school_age(born, now)
-    age = now // 4 - born  # by the end of the year, as `_of_school_age` reads it
+    age = _age(born, now)
     young = (born > 0) & (age >= 0) & (age < SCHOOL_ROLL_AGES[0])
     unseen = now - when
     gone = presumed & ((pupil & (unseen >= 1)) | (young & (unseen >= YOUNG_UNSEEN_QUARTERS)))
@@ -185,10 +185,16 @@ def _left_with_pupils(
 Stays = tuple[I64, I64, I64, I64]
 
 
+def _age(born: I64, quarter_index: I64 | int) -> I64:
+    """Age by the end of the quarter's year of someone born in year `born` (Quarter.index is
+    year * 4 + n - 1)."""
+    age: I64 = np.asarray(quarter_index) // 4 - born
+    return age
+
+
 def _of_school_age(born: I64, quarter_index: I64 | int) -> Mask:
-    """Whether someone born in year `born` (0: unknown) is of `SCHOOL_ROLL_AGES` in the quarter
-    (by the end of its year; Quarter.index is year * 4 + n - 1)."""
-    age = np.asarray(quarter_index) // 4 - born
+    """Whether someone born in year `born` (0: unknown) is of `SCHOOL_ROLL_AGES` in the quarter."""
+    age = _age(born, quarter_index)
     low, high = SCHOOL_ROLL_AGES
     pupil: Mask = (born > 0) & (age >= low) & (age <= high)
     return pupil
