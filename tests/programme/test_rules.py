@@ -189,6 +189,31 @@ def test_a_pupil_unseen_this_quarter_is_not_presumed_at_home(
     assert homes == presumed, description
 
 
+@pytest.mark.parametrize(
+    ("description", "newcomer_born", "presumed"),
+    [
+        (
+            "an adult first seen there: the young person has gone, their mother is presumed home",
+            1990,
+            {2: 100, 5: 100},
+        ),
+        ("a baby first seen there: more often the family's own", 2016, {1: 100, 2: 100, 5: 100}),
+    ],
+)
+def test_a_young_person_past_school_age_is_not_presumed_at_a_home_newcomers_are_seen_in(
+    description: str, newcomer_born: int, presumed: dict[int, int]
+) -> None:
+    """A young person of 18 (1) and their mother (2) were last seen at home (100) last quarter;
+    this quarter someone nobody had seen anywhere before (5) is seen there."""
+    table = np.array(
+        [(Q.index - 1, 1, 100), (Q.index - 1, 2, 100), (Q.index, 5, 100)], dtype=np.int64
+    )
+    persons = rules.Persons.of([1, 2, 5], [Q.year - 18, 1975, newcomer_born])
+    found = rules.residents_at(Q, table, stay=4, persons=persons)
+    homes = dict(zip(found.person.tolist(), found.household.tolist(), strict=True))
+    assert homes == presumed, description
+
+
 @given(
     st.dictionaries(
         st.tuples(st.integers(-4, 0), st.integers(1, 6)),
