@@ -75,13 +75,21 @@ def test_a_contact_and_an_own_record_of_one_name_in_other_households_are_kept_ap
                 "address": "9 Elm Road",
                 "postcode": "NF2 2AB",
             },
+            # the names written the wrong way round: the same name
+            {
+                "id": "N5",
+                "first": "Kaur",
+                "last": "Ananya",
+                "address": "4 Ash Row",
+                "postcode": "NF3 1AB",
+            },
         ],
     )
     tables = [named, own]
     homes = households(tables, namespace=b"n" * 32).of_record
     assert homes[("police", "N2")] == homes[("schools~related", "Q/P1/0")]
     pairs = {(a[1], b[1]) for a, b in linking.contacts_apart(tables, homes)}
-    assert pairs == {("Q/P1/0", "N1")}
+    assert pairs == {("Q/P1/0", "N1"), ("Q/P1/0", "N5")}
     assert (("schools~related", "Q/P1/0"), ("police", "N1")) in linking.kept_apart(tables, homes)
     assert (("schools~related", "Q/P1/0"), ("police", "N1")) not in linking.kept_apart(tables)
 
@@ -345,6 +353,33 @@ def test_a_name_alone_does_not_tie_a_record_to_the_past_where_namesakes_are_know
             {"PA": "HNEW"},
         ),
         ("no history: a new person", {"PA": "HOLD"}, {}, {"PA": "HOLD"}),
+        (
+            "first met after a move: records give the home the people she lives with left",
+            {"PMOTHER": "HOLD", "PCHILD": "HNEW"},
+            {
+                "PMOTHER": [("2016Q1", "HNEW")],
+                "PCHILD": [("2015Q4", "HOLD"), ("2016Q1", "HNEW")],
+            },
+            {"PMOTHER": "HNEW", "PCHILD": "HNEW"},
+        ),
+        (
+            "the people she lived with have moved on again: her records decide",
+            {"PMOTHER": "HOLD", "PCHILD": "HNEWER"},
+            {
+                "PMOTHER": [("2016Q1", "HNEW")],
+                "PCHILD": [("2015Q4", "HOLD"), ("2016Q1", "HNEW")],
+            },
+            {"PMOTHER": "HOLD", "PCHILD": "HNEWER"},
+        ),
+        (
+            "a household none of the people she lived with lived in: a move",
+            {"PMOTHER": "HNEWER", "PCHILD": "HNEW"},
+            {
+                "PMOTHER": [("2016Q1", "HNEW")],
+                "PCHILD": [("2015Q4", "HOLD"), ("2016Q1", "HNEW")],
+            },
+            {"PMOTHER": "HNEWER", "PCHILD": "HNEW"},
+        ),
     ],
 )
 def test_a_person_whose_records_give_an_address_they_left_stays_where_they_moved_to(
@@ -434,6 +469,71 @@ def test_a_contact_who_stays_holds_the_children_when_the_father_moves_out() -> N
     address: a separation, and the children stay."""
     chosen = {"PMOTHER": "HOLD", "PFATHER": "HNEW", "PBABY": "HOLD", "PCHILD": "HOLD"}
     assert linking.left_behind(chosen, FAMILY_AT_OLD, CHILDREN, {"PFATHER", "PBABY"}) == {}
+
+
+@pytest.mark.parametrize(
+    ("description", "chosen", "history", "gone"),
+    [
+        (
+            "a family moved in together: the flat-sharer whose claim still gives the flat left",
+            {"PMUM": "HFLAT", "PKID": "HFLAT", "PSHARER": "HFLAT"},
+            {
+                "PMUM": [("2015Q4", "HPREV")],
+                "PKID": [("2015Q4", "HPREV")],
+                "PSHARER": [("2015Q4", "HFLAT")],
+            },
+            {"PSHARER"},
+        ),
+        (
+            "the family moved in last quarter and she was not placed with them then",
+            {"PMUM": "HFLAT", "PKID": "HFLAT", "PSHARER": "HFLAT"},
+            {
+                "PMUM": [("2015Q3", "HPREV"), ("2015Q4", "HFLAT")],
+                "PKID": [("2015Q3", "HPREV"), ("2015Q4", "HFLAT")],
+                "PSHARER": [("2015Q3", "HFLAT")],
+            },
+            {"PSHARER"},
+        ),
+        (
+            "placed with the family after they moved in: she lives with them",
+            {"PMUM": "HFLAT", "PKID": "HFLAT", "PPARTNER": "HFLAT"},
+            {
+                "PMUM": [("2015Q3", "HPREV"), ("2015Q4", "HFLAT")],
+                "PKID": [("2015Q3", "HPREV"), ("2015Q4", "HFLAT")],
+                "PPARTNER": [("2015Q3", "HFLAT"), ("2015Q4", "HFLAT")],
+            },
+            set(),
+        ),
+        (
+            "a child alone came to the other parent: he lives there",
+            {"PKID": "HDAD", "PSIS": "HDAD", "PDAD": "HDAD"},
+            {
+                "PKID": [("2015Q4", "HMUM")],
+                "PSIS": [("2015Q4", "HDAD")],
+                "PDAD": [("2015Q4", "HDAD")],
+            },
+            set(),
+        ),
+        (
+            "two who came from different homes are no family moving in",
+            {"PMUM": "HFLAT", "PKID": "HFLAT", "PSHARER": "HFLAT"},
+            {
+                "PMUM": [("2015Q4", "HPREV")],
+                "PKID": [("2015Q4", "HOTHER")],
+                "PSHARER": [("2015Q4", "HFLAT")],
+            },
+            set(),
+        ),
+    ],
+)
+def test_adults_placed_where_a_family_moved_in_together_have_left(
+    description: str,
+    chosen: dict[str, str],
+    history: dict[str, list[tuple[str, str]]],
+    gone: set[str],
+) -> None:
+    children = {"PKID", "PSIS"}
+    assert linking.left_before_a_family_moved_in(chosen, history, children) == gone, description
 
 
 def test_left_behind_reads_each_persons_latest_household() -> None:

@@ -17,8 +17,10 @@ writes the quarter in **one transaction**:
 2. households: ``linkage.households`` groups records by keyed address tokens, each group under the
    id its tokens were found in before (``HouseholdAddress``); each person lives,
    this quarter, in the household most of their records put them in — unless those records put
-   them back in a household they left within the last year (a partner not yet told of a move),
-   and a child under 20 still placed where the adults they lived with lived goes with them;
+   them back in a household they left within the last year, or in the one the people they live
+   with came from (a partner not yet told of a move); a child under 20 still placed where the
+   adults they lived with lived goes with them; and an adult placed where a family has since
+   moved in together, and not placed there with them, has left;
 3. bundles, partner records, flags (indicators), sealed details, parent links, and the clear
    identities — sealed in the vault under each person's key, once per unchanged identity;
 4. the new person index (``LinkageState``) and the audit entries.
@@ -511,6 +513,8 @@ def _households_of(
         person for record, person in persons.items() if not record[0].endswith(RELATED_SOURCE)
     }
     chosen.update(linking.left_behind(chosen, recent.homes, recent.children, placed_by_own))
+    for person in linking.left_before_a_family_moved_in(chosen, recent.homes, recent.children):
+        del chosen[person]
     return chosen
 
 
