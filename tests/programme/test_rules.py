@@ -197,7 +197,7 @@ def test_a_pupil_unseen_this_quarter_is_not_presumed_at_home(
             1990,
             {2: 100, 5: 100},
         ),
-        ("a baby first seen there: more often the family's own", 2016, {1: 100, 2: 100, 5: 100}),
+        ("a baby first seen there: most often a new family's too", 2016, {2: 100, 5: 100}),
     ],
 )
 def test_a_young_person_past_school_age_is_not_presumed_at_a_home_newcomers_are_seen_in(

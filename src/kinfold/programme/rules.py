@@ -64,10 +64,8 @@ SCHOOL_ROLL_AGES: Final = (7, 15)
 #: are on the health visiting caseload or starting school, and a few are missed in a quarter.
 YOUNG_UNSEEN_QUARTERS: Final = 2
 #: Past the school roll and under this age (by year of birth), someone unseen is not presumed at a
-#: home where people first seen there since are (see `_moved_out`) — unless those are babies,
-#: under `BABY_YEARS`.
+#: home where people first seen there since are (see `_moved_out`).
 YOUNG_PRESUMED_AGE: Final = 20
-BABY_YEARS: Final = 2
 
 
 def residents_at(
@@ -112,14 +110,13 @@ def _moved_out(stays: Stays, when: I64, household: I64, now: int, young: Mask) -
     into was presumed at home for a year with no problems, and counted improved.)
 
     For someone `young` — past the school roll and under `YOUNG_PRESUMED_AGE`, by year of birth
-    — anyone but a baby seen there since who had not been by `when` is sign enough. Unseen while
-    only people nobody saw there before are, a young person of 16 to 19 has most often gone: on
-    the 250,000-resident synthetic borough over 20 quarters, of those whose place the truth
-    knows, 1,115 had left and 4 were still there (a baby first seen there is more often the
-    family's own: 25 of 317). Presumed at home, an 18-year-old whose family had left the borough
-    made, with the couple who moved into the flat, an eligible family nobody lived in. (Children
-    under 7 are left as they were: beside an adult first seen there, 11 of 43 were still
-    there.)"""
+    — anyone seen there since who had not been by `when` is sign enough. Unseen while only people
+    nobody saw there before are, a young person of 16 to 19 has most often gone: on the
+    250,000-resident synthetic borough over 20 quarters, of those whose place the truth knows,
+    1,407 had left and 29 were still there. Presumed at home, an 18-year-old whose family had
+    left the borough made, with the couple who moved into the flat, an eligible family nobody
+    lived in. (Children under 7 are left as they were: beside an adult first seen there, 11 of
+    43 were still there, and beside a baby, 67 of 191 — the family's own baby.)"""
     presumed = when < now
     if not presumed.any():
         return np.zeros(len(when), bool)
@@ -149,10 +146,7 @@ def _moved_out(stays: Stays, when: I64, household: I64, now: int, young: Mask) -
     inside = pos < len(pair_hh)
     pos = np.minimum(pos, len(pair_hh) - 1)
     later = inside & (pair_hh[pos] == key_hh)
-    sign = any_moved[pos]
-    replaced = (
-        later & (earliest[pos] > key_when) & ((sign >= 2) | (young[candidates] & (sign >= 1)))
-    )
+    replaced = later & (earliest[pos] > key_when) & ((any_moved[pos] > 0) | young[candidates])
     found = np.zeros(len(when), bool)
     found[candidates[replaced]] = True
     return found
@@ -225,10 +219,9 @@ def _of_school_age(born: I64, quarter_index: I64 | int) -> Mask:
 
 def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> Stays:
     """Each (household, person) pair of rows (quarter, person, household): the household, the
-    first and last quarter the person was seen there, and 2 if they moved in — had been seen in
+    first and last quarter the person was seen there, and 1 if they moved in — had been seen in
     another household before, or (with `persons`) are a child of school age first seen there
-    after quarter index `since` — else 1 if they are not a baby (born `BABY_YEARS` or more years
-    before that first quarter there, or in a year not known), else 0."""
+    after quarter index `since` — (0 if not)."""
     order = np.lexsort((rows[:, 0], rows[:, 1], rows[:, 2]))
     hh, who, at = rows[order, 2], rows[order, 1], rows[order, 0]
     start = np.concatenate([[True], (hh[1:] != hh[:-1]) | (who[1:] != who[:-1])])
@@ -239,14 +232,10 @@ def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> Stays:
     first_anywhere = rows[by_person, 0][first_row]
     seen_first = first_anywhere[np.searchsorted(people, who[start])]
     moved_in = at[start] > seen_first
-    grown = np.ones(len(moved_in), bool)
     if persons is not None:
-        born = persons.years(who[start])
-        pupil = _of_school_age(born, at[start])
+        pupil = _of_school_age(persons.years(who[start]), at[start])
         moved_in |= pupil & (at[start] == seen_first) & (at[start] > since)
-        grown = (born == 0) | (_age(born, at[start]) >= BABY_YEARS)
-    sign = np.where(moved_in, 2, grown.astype(np.int64))
-    return hh[start], at[start], at[end], sign.astype(np.int64)
+    return hh[start], at[start], at[end], moved_in.astype(np.int64)
 
 
 @dataclass(frozen=True)
