@@ -599,12 +599,12 @@ def left_before_a_family_moved_in(
     this quarter. A family moves into an empty home; the flat-sharers whose jobcentre claims
     still give the flat have left it, and placed there they made the family they never met
     eligible with their flags."""
-    quarters: dict[str, list[str]] = defaultdict(list)  # household → persons chosen there
+    placed: dict[str, list[str]] = defaultdict(list)  # household → persons chosen there
     for person, household in chosen.items():
-        quarters[household].append(person)
+        placed[household].append(person)
     now = "~"  # after every quarter label
     gone: set[str] = set()
-    for household, persons in quarters.items():
+    for household, persons in placed.items():
         if len(persons) < 3:
             continue
         arrived: dict[tuple[str, str], list[str]] = defaultdict(list)
