@@ -507,6 +507,18 @@ def choose_households(
     }
 
 
+def _placed_together(
+    history: Mapping[str, Sequence[tuple[str, str]]],
+) -> dict[tuple[str, str], list[str]]:
+    """Who was placed in each household in each quarter: (quarter, household) → persons, from
+    ``history`` (person → (quarter, household), in order)."""
+    members: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for person, homes in history.items():
+        for placed in homes:
+            members[placed].append(person)
+    return members
+
+
 def stay_after_moving(
     chosen: Mapping[str, str], history: Mapping[str, Sequence[tuple[str, str]]]
 ) -> dict[str, str]:
@@ -527,10 +539,7 @@ def stay_after_moving(
     persons whose place is known truly lived with the people they had been placed with; taken
     at her word, a mother whose two records gave the family's old flat joined the family that
     had moved into it, with her flags."""
-    members: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for person, homes in history.items():
-        for placed in homes:
-            members[placed].append(person)
+    members = _placed_together(history)
     kept = dict(chosen)
     for person, household in chosen.items():
         past = history.get(person)
@@ -569,10 +578,7 @@ def left_behind(
     does, and someone among those who moved must be placed by their own records. A contact who
     stays where the child is still holds the child there, as any adult does: the father's own
     records alone moving on is a separation too."""
-    members: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for person, homes in history.items():
-        for placed in homes:
-            members[placed].append(person)
+    members = _placed_together(history)
     moved: dict[str, str] = {}
     for person, household in chosen.items():
         past = history.get(person)
