@@ -364,3 +364,43 @@ def test_a_daughter_with_her_mothers_name_and_address_is_not_taken_for_her(
     assert parents, "the school's contact is linked as the pupil's parent"
     assert daughter.pk not in parents
     assert daughter.year_of_birth == 2014
+
+
+def test_a_police_record_with_no_date_of_birth_is_not_a_young_childs(
+    ingest: Ingest, quarter_copy: Copy
+) -> None:
+    """A child of two on the health visiting caseload, and next quarter a police offence of
+    someone of the same name at the same address that gives no date of birth: on name and
+    address the record matches the child, who would then be placed wherever the offender is
+    and make a family there. Nobody under 10 commits an offence (``ages.AGE_LIMITS``), so the
+    record is a person of its own."""
+    ingest(quarter_copy(FIRST))
+    folder = quarter_copy(SECOND)
+    everyone = " ".join(
+        file.read_text(encoding="utf-8").lower()
+        for quarter in (FIRST, SECOND)
+        for file in (folder.parent / quarter).glob("*.csv")
+    )
+    with (folder.parent / FIRST / "health.csv").open(encoding="utf-8-sig", newline="") as handle:
+        child = next(
+            row
+            for row in csv.DictReader(handle)
+            if row["birth_date"] >= "2013-01-01"
+            and everyone.count(f"{row['given_name']},{row['family_name']}".lower()) == 1
+        )
+    offence = [
+        "NF/15/9999999-1", "NF/15/9999999", "20/08/2015", "CRIME", "SUSPECT",
+        child["family_name"].upper(), child["given_name"].upper(), "", child["gender"][0].upper(),
+        child["address_line"].upper(), child["post_code"], "Theft from a shop", "Charged",
+    ]  # fmt: skip
+    with (folder / "police.csv").open("a", encoding="utf-8", newline="") as out:
+        csv.writer(out, lineterminator="\r\n").writerow(offence)
+    ingest(folder)
+    toddler = PartnerRecord.objects.get(
+        organisation__partner_id="health", source_ref=child["attendance_id"]
+    ).person
+    offender = PartnerRecord.objects.get(
+        organisation__partner_id="police", source_ref="NF/15/9999999-1"
+    ).person
+    assert offender.pk != toddler.pk
+    assert toddler.year_of_birth == int(child["birth_date"][:4])

@@ -729,6 +729,7 @@ def test_a_parent_named_on_a_childs_row_is_born_twelve_years_before_the_child() 
             ("csc~related", "C2/0"): (2015, 2012),  # contradicts the child's: not checked
             ("das~related", "D1/0"): (1990, None),  # not named as a parent: no latest year
         },
+        own_latest={},
         known={"PMOTHER": 1985, "PODD": 2014},
         children={"PMOTHER": 2010, "PODD": 2010, "PNOYEAR": 2009},
     )
@@ -740,3 +741,36 @@ def test_a_parent_named_on_a_childs_row_is_born_twelve_years_before_the_child() 
     assert births.known_years == {"PMOTHER": 1985, "PODD": 2014}
     assert births.known_latest == {"PMOTHER": 1998, "PNOYEAR": 1997}
     assert births.spread == linking.YEARS_APART == 10
+
+
+def test_a_record_of_what_only_someone_older_can_have_allows_no_later_year_of_birth() -> None:
+    """``parents_born`` with ``own_latest`` (from ``ages.latest_year_of_birth``): a record's
+    latest possible year of birth stands, unless the record's own date of birth is later — a
+    contradiction the record carries itself, where nothing is checked."""
+    offence, claim, odd = ("police", "N1"), ("dwp", "D1"), ("police", "N2")
+    births = linking.parents_born(
+        own={claim: 1980, odd: 2012},
+        named={},
+        own_latest={offence: 2007, claim: 2001, odd: 2007},
+        known={},
+        children={},
+    )
+    assert births.latest == {offence: 2007, claim: 2001}
+    assert births.years == {claim: 1980, odd: 2012}
+
+
+def test_the_latest_year_of_birth_a_record_allows_is_its_youngest_indicators() -> None:
+    from datetime import date
+
+    from kinfold.ingest.ages import latest_year_of_birth
+
+    assert latest_year_of_birth([("police.offence", date(2017, 3, 1))]) == 2007
+    assert (
+        latest_year_of_birth(
+            [("police.offence", date(2017, 3, 1)), ("probation.supervision", date(2016, 1, 5))]
+        )
+        == 1998
+    )
+    assert latest_year_of_birth([("health.mental_health", date(2017, 3, 1))]) is None
+    assert latest_year_of_birth([("csc.child_in_need", date(2017, 3, 1))]) is None
+    assert latest_year_of_birth([]) is None

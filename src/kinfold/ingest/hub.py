@@ -53,6 +53,7 @@ from kinfold.audit.actors import Actor
 from kinfold.audit.events import Event
 from kinfold.errors import InputError
 from kinfold.ingest import bundle, linking, merges
+from kinfold.ingest.ages import latest_year_of_birth
 from kinfold.ingest.models import (
     Bundle,
     Indicator,
@@ -518,11 +519,22 @@ def _households_of(
     return chosen
 
 
+def _indicator_days(row: Mapping[str, Any]) -> Iterator[tuple[str, date]]:
+    """A row's indicators as (code, date), leaving out any whose date does not read (the
+    row's own check reports those)."""
+    for code, _category, day, _value in row.get("ind", []):
+        try:
+            yield str(code), date.fromisoformat(str(day))
+        except ValueError:
+            continue
+
+
 def _births(incoming: Sequence[_Incoming]) -> Births:
     """Years of birth for ``linking.parents_born``: this quarter's, from the rows' identities
     (the hub opens them anyway, to seal them in the vault), and those kinfold keeps for its
     persons (``Person.year_of_birth``, coarse, for ages) with their children's."""
     own: dict[RecordKey, int] = {}
+    own_latest: dict[RecordKey, int] = {}
     named: dict[RecordKey, tuple[int | None, int | None]] = {}
     for item in incoming:
         partner = item.file.partner
@@ -530,6 +542,9 @@ def _births(incoming: Sequence[_Incoming]) -> Births:
             year = _year_of(row["id"])
             if year is not None:
                 own[partner, str(row["r"])] = year
+            latest = latest_year_of_birth(_indicator_days(row))
+            if latest is not None:
+                own_latest[partner, str(row["r"])] = latest
             for relation, key, identity in row.get("rel", []):
                 child = year if relation in PARENT_RELATIONS else None
                 named[partner + RELATED_SOURCE, str(key)] = (_year_of(identity), child)
@@ -550,6 +565,7 @@ def _births(incoming: Sequence[_Incoming]) -> Births:
     return linking.parents_born(
         own,
         named,
+        own_latest,
         {pid_of[pk]: year for pk, year in year_of.items()},
         {pid_of[pk]: year for pk, year in youngest.items()},
     )

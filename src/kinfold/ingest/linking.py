@@ -417,6 +417,7 @@ YEARS_APART: Final = 10
 def parents_born(
     own: Mapping[RecordKey, int],
     named: Mapping[RecordKey, tuple[int | None, int | None]],
+    own_latest: Mapping[RecordKey, int],
     known: Mapping[str, int],
     children: Mapping[str, int],
 ) -> Births:
@@ -445,7 +446,11 @@ def parents_born(
     year of birth one partner mistyped by more than ten years stays two persons: the safer
     failure, as a stranger's flags are not added to a family."""
     years = dict(own)
-    latest: dict[RecordKey, int] = {}
+    latest = {
+        record: year
+        for record, year in own_latest.items()
+        if record not in own or own[record] <= year
+    }
     for record, (year, child) in named.items():
         if year is not None:
             years[record] = year
