@@ -11,7 +11,8 @@ writes the quarter in **one transaction**:
    carers rows name) and the previous quarter's person index, so person ids stay put (two known
    persons placed in different households in the same quarter are not merged; a parent named
    again on the same child's row by exactly the same name is the one named there before; nobody
-   joins a person named as a child's parent who was born less than 12 years before the child); new
+   joins a person named as a child's parent who was born less than 12 years before the child, nor
+   a person born too late to have what a record records, like a police offence); new
    persons are created with their own data keys; persons that new evidence merges are moved onto the
    survivor (records, flags and sealed details re-sealed under the survivor's key);
 2. households: ``linkage.households`` groups records by keyed address tokens, each group under the

@@ -20,8 +20,10 @@ and tests can run them without a database.
 - Which known persons are not merged whatever this quarter's records suggest: two persons placed
   in different households in the same quarter.
 - Who cannot be a person named as a child's parent or carer: anyone born less than
-  ``PARENT_YEARS`` before the child; and who cannot be one person at all: records whose years of
-  birth are more than ``YEARS_APART`` apart (the checks on years of birth, not encodings).
+  ``PARENT_YEARS`` before the child; who cannot have a record: anyone born after the latest year
+  its indicators allow (``ages.latest_year_of_birth``); and who cannot be one person at all:
+  records whose years of birth are more than ``YEARS_APART`` apart (the checks on years of birth,
+  not encodings).
 - Which parents or carers named on rows are the ones named in the same place on the same row
   before: those named by exactly the same name.
 - Which household each person lives in this quarter, when their records disagree; that a

@@ -302,7 +302,7 @@ def within_ages(
     flags: Flags, persons: Persons, limits: Mapping[str, tuple[int | None, int | None]]
 ) -> Mask:
     """Which flags could be about their person when raised: for each code with `limits` (youngest,
-    oldest; `codes.AGE_LIMITS`), whether the person's age at the flag's date — known to a year from
+    oldest; `ages.AGE_LIMITS`), whether the person's age at the flag's date — known to a year from
     the year of birth, and given the benefit of that year — lies between them. A police offence on a
     four-year-old is a partner's record linked to the wrong person (a namesake parent's record
     with no date of birth), not a problem the child's family has. Unknown years of birth pass."""
