@@ -427,7 +427,10 @@ def parents_born(
     joins a person named as a parent or carer of a child born fewer than ``PARENT_YEARS`` after
     them. ``own``: the year each of this quarter's records gives; ``named``: for each parent or
     carer named on a row, the year the row gives them (a children's services row may) and the
-    year of birth of the child who names them as a parent, each None if not known; ``known``:
+    year of birth of the child who names them as a parent, each None if not known;
+    ``own_latest``: the latest year of birth each of this quarter's records allows by what it
+    records (``ages.latest_year_of_birth``: an offence's suspect is 10 or over), checked unless
+    the record's own year is later; ``known``:
     kinfold's persons' years of birth; ``children``: the year of birth of each known person's
     youngest child named with them as a parent.
 
