@@ -98,6 +98,10 @@ def test_every_record_and_flag_belongs_to_a_person_with_a_year_of_birth_from_the
     assert school_pupils.exists()
     assert not school_pupils.filter(year_of_birth__isnull=True).exists()
     assert school_pupils.filter(year_of_birth__gte=1995).count() == school_pupils.count()
+    # and the month, for ages at a quarter's end (the day stays in the vault)
+    assert not school_pupils.filter(month_of_birth__isnull=True).exists()
+    assert set(school_pupils.values_list("month_of_birth", flat=True)) <= set(range(1, 13))
+    assert len(set(school_pupils.values_list("month_of_birth", flat=True))) > 6
 
 
 def test_ingesting_the_same_files_again_changes_nothing(ingest: Ingest, borough: Path) -> None:

@@ -264,6 +264,32 @@ def test_dependent_children(born: int, educated: bool, dependent: bool) -> None:
     assert bool(result[0]) is dependent
 
 
+# With the month known, the age at the end of 2016Q1 (31 March) is exact.
+@pytest.mark.parametrize(
+    ("born", "month", "educated", "dependent"),
+    [
+        (1998, 3, False, False),  # 18 on or before 31 March
+        (1998, 4, False, True),  # still 17
+        (1996, 2, True, False),  # 20: past the age in education counts to
+        (1996, 11, True, True),  # 19 at college
+        (1998, 0, False, True),  # month unknown: the estimate from the year, 17
+    ],
+)
+def test_dependent_children_by_month_of_birth(
+    born: int, month: int, educated: bool, dependent: bool
+) -> None:
+    persons = rules.Persons.of([1], [born], [month])
+    result = rules.dependent(FamilyRule(), Q, arr(1), persons, arr(1) if educated else arr())
+    assert bool(result[0]) is dependent
+
+
+def test_age_at_a_quarter_s_end_counts_a_birthday_in_its_last_month() -> None:
+    """A birthday on any day of the quarter's last month has passed by its last day; one in the
+    month after has not."""
+    ages = rules.age_at(Quarter(2019, 2), arr(1999, 1999, 1999, 1999), arr(6, 7, 1, 0))
+    assert ages.tolist() == [20, 19, 20, 19]
+
+
 def test_a_household_nobody_heard_of_this_quarter_is_not_a_family() -> None:
     residents = rules.Residents(
         Q, arr(1, 2, 3, 4), arr(10, 10, 20, 20), np.array([False, False, True, False])

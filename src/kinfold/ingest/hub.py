@@ -379,6 +379,13 @@ def _year_of(identity: Mapping[str, str]) -> int | None:
     return int(dob[:4]) if len(dob) >= 4 and dob[:4].isdigit() else None
 
 
+def _month_of(identity: Mapping[str, str]) -> int | None:
+    """The month of birth an identity gives (1-12), if any."""
+    dob = identity.get("dob") or ""
+    month = dob[5:7]
+    return int(month) if len(dob) >= 7 and month.isdigit() and 1 <= int(month) <= 12 else None
+
+
 def _signed(token: int) -> int:
     """An unsigned 64-bit token as the signed value a BigIntegerField holds."""
     return token - (1 << 64) if token >= 1 << 63 else token
@@ -624,6 +631,9 @@ class _Writer:
     cache: bulk.KeyCache = field(default_factory=bulk.KeyCache)
     persons: dict[str, int] = field(default_factory=dict)  # pid → pk
     years: dict[int, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    months: dict[tuple[int, int], Counter[int]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )  # (person, year) → months
     links: set[tuple[int, int, int]] = field(default_factory=set)
     categories: dict[str, DataCategory] = field(default_factory=dict)
 
@@ -890,6 +900,9 @@ class _Writer:
         year = _year_of(identity)
         if year is not None:
             self.years[person_id][year] += 1
+            month = _month_of(identity)
+            if month is not None:
+                self.months[person_id, year][month] += 1
 
     # after the content ------------------------------------------------------------------------
 
@@ -909,14 +922,16 @@ class _Writer:
             )
 
     def _years(self) -> None:
-        """Year of birth (coarse, for ages) where a person has none yet: their records' most
-        common one (ties: the earlier)."""
-        bulk.set_missing_years(
-            {
-                person_id: min(counted, key=lambda y: (-counted[y], y))
-                for person_id, counted in self.years.items()
-            }
-        )
+        """Year and month of birth (coarse, for ages) where a person has none yet: their
+        records' most common year (ties: the earlier), and the most common month those records
+        give with it (ties: the earlier)."""
+        born: dict[int, tuple[int, int | None]] = {}
+        for person_id, counted in self.years.items():
+            year = min(counted, key=lambda y: (-counted[y], y))
+            months = self.months.get((person_id, year))
+            month = min(months, key=lambda m: (-months[m], m)) if months else None
+            born[person_id] = (year, month)
+        bulk.set_missing_years(born)
 
     def _state(self) -> None:
         plan = self.plan

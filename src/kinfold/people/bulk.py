@@ -250,11 +250,19 @@ def create_persons(specs: Sequence[NewPerson], cache: KeyCache) -> dict[str, int
     return made
 
 
-def set_missing_years(years: Mapping[int, int]) -> None:
-    """Set ``year_of_birth`` (person pk → year) on the persons that have none yet."""
+def set_missing_years(born: Mapping[int, tuple[int, int | None]]) -> None:
+    """Set ``year_of_birth`` and ``month_of_birth`` (person pk → (year, month or None)) on the
+    persons that have no year yet, and the month on those with that year and no month."""
     table = connection.ops.quote_name(Person._meta.db_table)
-    sql = f"UPDATE {table} SET year_of_birth = %s WHERE id = %s AND year_of_birth IS NULL"  # noqa: S608 - our own table
-    rows = [(year, person_id) for person_id, year in sorted(years.items())]
+    sql = (
+        f"UPDATE {table} SET year_of_birth = COALESCE(year_of_birth, %s), "  # noqa: S608 - our own table
+        "month_of_birth = CASE WHEN month_of_birth IS NULL AND COALESCE(year_of_birth, %s) = %s "
+        "THEN %s ELSE month_of_birth END "
+        "WHERE id = %s AND (year_of_birth IS NULL OR month_of_birth IS NULL)"
+    )
+    rows = [
+        (year, year, year, month, person_id) for person_id, (year, month) in sorted(born.items())
+    ]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH * 5):
             cursor.executemany(sql, rows[start : start + BATCH * 5])

@@ -36,6 +36,11 @@ class Person(models.Model):
         blank=True,
         help_text="coarse, for ages in the programme; the full date is in the vault",
     )
+    month_of_birth = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="1-12, with the year for ages at a quarter's end; the day is in the vault only",
+    )
 
     class Meta:
         ordering = ["pid"]

@@ -274,6 +274,7 @@ def _load_persons(truth_dir: Path) -> dict[str, int]:
                 data_key=key,
                 first_seen=row["first_quarter"],
                 year_of_birth=int(row["dob"][:4]) if row["dob"] else None,
+                month_of_birth=int(row["dob"][5:7]) if row["dob"] else None,
             )
             for row, key in zip(rows, keys, strict=True)
         ],

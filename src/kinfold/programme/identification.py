@@ -301,14 +301,22 @@ def load(quarter: Quarter, framework: Framework, council: Organisation) -> Loade
     rows = list(
         HouseholdMember.objects.filter(quarter__in=[str(q) for q in read])
         .exclude(person_id__in=objectors)
-        .values_list("quarter", "person_id", "household_id", "person__year_of_birth")
+        .values_list(
+            "quarter",
+            "person_id",
+            "household_id",
+            "person__year_of_birth",
+            "person__month_of_birth",
+        )
     )
-    years: dict[int, int] = {}
+    born: dict[int, tuple[int, int]] = {}
     table = np.zeros((len(rows), 3), dtype=np.int64)
-    for i, (label, person, household, year) in enumerate(rows):
+    for i, (label, person, household, year, month) in enumerate(rows):
         table[i] = (Quarter.parse(label).index, person, household)
-        years[person] = year or 0
-    persons = rules.Persons.of(list(years), list(years.values()))
+        born[person] = (year or 0, month or 0)
+    persons = rules.Persons.of(
+        list(born), [y for y, _ in born.values()], [m for _, m in born.values()]
+    )
     residents = [rules.residents_at(q, table, stay, persons) for q in wanted]
     organisations = dict(Organisation.objects.values_list("slug", "pk"))
     sources = access_programme.identification_sources(council)

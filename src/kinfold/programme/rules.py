@@ -32,14 +32,16 @@ ROLE_NAMES = ("adult", "child", "parent_elsewhere")
 _EMPTY = np.zeros(0, np.int64)
 
 
-def age_at(quarter: Quarter, year_of_birth: I64) -> I64:
-    """Best estimate of age at the end of `quarter` from the year of birth alone.
-
-    Someone born in year Y is Y-years old by the end of a quarter if their birthday has passed:
-    more likely than not by the end of Q3, less likely by the end of Q2. An unknown year (0)
-    reads as an adult.
-    """
-    before_birthday = 1 if quarter.number <= 2 else 0
+def age_at(quarter: Quarter, year_of_birth: I64, month_of_birth: I64 | None = None) -> I64:
+    """Age at the end of `quarter`: exact where the month of birth is known (1-12: a birthday
+    in the quarter's last month or before has passed by its last day), else the best estimate
+    from the year alone — someone born in year Y is Y-years old by the end of a quarter if their
+    birthday has passed: more likely than not by the end of Q3, less likely by the end of Q2.
+    An unknown year (0) reads as an adult."""
+    before_birthday = np.full(len(year_of_birth), 1 if quarter.number <= 2 else 0, np.int64)
+    if month_of_birth is not None:
+        known = (month_of_birth >= 1) & (month_of_birth <= 12)
+        before_birthday = np.where(known, month_of_birth > quarter.number * 3, before_birthday)
     age = quarter.year - year_of_birth - before_birthday
     return np.where(year_of_birth > 0, age, 200).astype(np.int64)
 
@@ -240,23 +242,46 @@ def _stays(rows: I64, persons: Persons | None = None, since: int = 0) -> Stays:
 
 @dataclass(frozen=True)
 class Persons:
-    """Years of birth by person id, for ages (sorted by id)."""
+    """Years (and months, where known) of birth by person id, for ages (sorted by id)."""
 
     ids: I64
     year_of_birth: I64
+    month_of_birth: I64 | None = None  # 1-12, 0 where not known
 
     @classmethod
-    def of(cls, ids: Sequence[int] | I64, years: Sequence[int] | I64) -> Persons:
+    def of(
+        cls,
+        ids: Sequence[int] | I64,
+        years: Sequence[int] | I64,
+        months: Sequence[int] | I64 | None = None,
+    ) -> Persons:
         ids_array = np.asarray(ids, np.int64)
         order = np.argsort(ids_array, kind="stable")
-        return cls(ids_array[order], np.asarray(years, np.int64)[order])
+        return cls(
+            ids_array[order],
+            np.asarray(years, np.int64)[order],
+            None if months is None else np.asarray(months, np.int64)[order],
+        )
 
     def years(self, person: I64) -> I64:
+        return self._lookup(self.year_of_birth, person)
+
+    def months(self, person: I64) -> I64:
+        """Months of birth (1-12), 0 where not known."""
+        if self.month_of_birth is None:
+            return np.zeros(len(person), np.int64)
+        return self._lookup(self.month_of_birth, person)
+
+    def ages(self, quarter: Quarter, person: I64) -> I64:
+        """Each person's age at the end of `quarter` (see `age_at`)."""
+        return age_at(quarter, self.years(person), self.months(person))
+
+    def _lookup(self, values: I64, person: I64) -> I64:
         if len(self.ids) == 0:
             return np.zeros(len(person), np.int64)
         pos = np.clip(np.searchsorted(self.ids, person), 0, len(self.ids) - 1)
         found = self.ids[pos] == person
-        return np.where(found, self.year_of_birth[pos], 0)
+        return np.where(found, values[pos], 0)
 
 
 @dataclass(frozen=True)
@@ -377,7 +402,7 @@ def dependent(
     rule: FamilyRule, quarter: Quarter, person: I64, persons: Persons, in_education: I64
 ) -> Mask:
     """Dependent children: under `child_under`, or under `in_education_under` and in education."""
-    age = age_at(quarter, persons.years(person))
+    age = persons.ages(quarter, person)
     educated = np.isin(person, in_education)
     return (age < rule.child_under) | ((age < rule.in_education_under) & educated)
 
@@ -606,7 +631,7 @@ class Evaluator:
         rows, group, role = _expand(groups, in_quarter[any_rule[in_quarter]], self.flags)
         if len(rows) == 0:
             return Hits.empty()
-        age = age_at(groups.quarter, self.persons.years(self.flags.person[rows]))
+        age = self.persons.ages(groups.quarter, self.flags.person[rows])
         found: list[tuple[I64, I64, I64]] = []
         for p, problem in enumerate(self.framework.problems):
             take = np.zeros(len(rows), bool)
