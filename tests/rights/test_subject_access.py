@@ -61,12 +61,16 @@ def test_a_request_produces_everything_held_and_is_audited(
     dpo: User, key_worker: User, family: Family, child: Person
 ) -> None:
     give_consent(child, "northfield-schools", "education", by=key_worker)
+    Person.objects.filter(pk=child.pk).update(month_of_birth=7)
     access.family_view(key_worker, family.fid, "service-coordination")
     sar = services.open_subject_access(dpo, child.pid, "passport seen at the front desk")
     assert sar.due_by == services.add_months(sar.received_at.date(), 1)
 
     document = services.export(dpo, sar.ref)
     assert document["person"]["id"] == child.pid
+    held = Person.objects.get(pk=child.pk)
+    assert document["person"]["year_of_birth"] == held.year_of_birth
+    assert document["person"]["month_of_birth"] == 7  # held for ages, so shown to the person
     assert document["identities"][0]["fields"]["given_name"] == "Sky"
     assert document["flags"][0]["code"] == "school.attendance"
     assert document["details"][0]["values"] == {"school": "Northfield Academy"}

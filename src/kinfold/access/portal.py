@@ -594,7 +594,11 @@ def subject_access_data(user: User, person: Person) -> dict[str, Any]:
             break
         cursor = page.next_before
     return {
-        "person": {"id": person.pid, "year_of_birth": person.year_of_birth},
+        "person": {
+            "id": person.pid,
+            "year_of_birth": person.year_of_birth,
+            "month_of_birth": person.month_of_birth,
+        },
         "families": [
             {"id": m.family.fid, "role": m.get_role_display(), "quarter": m.quarter}
             for m in _latest_membership(person)
