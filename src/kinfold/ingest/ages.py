@@ -14,8 +14,8 @@ from typing import Final
 #: 2021, section 1); out-of-work claims, jobs, tenancies' arrears and notices from 16; children's
 #: social care to 17; a school's pupils to 19. A flag outside them is a partner's record linked to
 #: the wrong person — a child's name with a namesake parent's police record that gave no date of
-#: birth — and identification leaves it out (docs/programme.md); nor does ingest join a record to a person
-#: too young for what it records (:func:`latest_year_of_birth`).
+#: birth — and identification leaves it out (docs/programme.md); nor does ingest join a record to
+#: a person too young for what it records (:func:`latest_year_of_birth`).
 AGE_LIMITS: Final[dict[str, tuple[int | None, int | None]]] = {
     "police.offence": (10, None),
     "police.asb_incident": (10, None),

@@ -41,7 +41,6 @@ CONTRACT_CODES: Final[dict[str, str]] = {
     "substance.treatment": "substance",
 }
 
-
 #: Partner id → organisation slug (docs/contracts.md, agreements/organisations.toml).
 PARTNER_ORGANISATIONS: Final[dict[str, str]] = {
     "police": "northfield-police",
