@@ -931,7 +931,7 @@ class _Writer:
             months = self.months.get((person_id, year))
             month = min(months, key=lambda m: (-months[m], m)) if months else None
             born[person_id] = (year, month)
-        bulk.set_missing_years(born)
+        bulk.set_missing_births(born)
 
     def _state(self) -> None:
         plan = self.plan

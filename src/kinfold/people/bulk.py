@@ -250,7 +250,7 @@ def create_persons(specs: Sequence[NewPerson], cache: KeyCache) -> dict[str, int
     return made
 
 
-def set_missing_years(born: Mapping[int, tuple[int, int | None]]) -> None:
+def set_missing_births(born: Mapping[int, tuple[int, int | None]]) -> None:
     """Set ``year_of_birth`` and ``month_of_birth`` (person pk → (year, month or None)) on the
     persons that have no year yet, and the month on those with that year and no month."""
     table = connection.ops.quote_name(Person._meta.db_table)
